@@ -1,0 +1,101 @@
+#include "workers.h"
+
+#include <cstring>
+#include <thread>
+
+#include "common.h"
+
+namespace fastembed {
+
+void PromiseWorker::Execute() {
+  try {
+    Work();
+  } catch (const OrtFailure& e) {
+    code_ = e.code();
+    SetError(e.what());
+  } catch (const std::bad_alloc&) {
+    code_ = "ERR_OUT_OF_MEMORY";
+    SetError("Out of memory while running the model; use smaller batches (batchSize) or shorter maxLength");
+  } catch (const std::exception& e) {
+    code_ = "ERR_NATIVE";
+    SetError(e.what());
+  } catch (...) {
+    code_ = "ERR_NATIVE";
+    SetError("Unknown native error");
+  }
+}
+
+void PromiseWorker::OnError(const Napi::Error& e) {
+  deferred_.Reject(MakeError(Env(), e.Message(), code_).Value());
+}
+
+void LoadWorker::Work() {
+  pool_ = std::make_shared<SessionPool>(request_.model_path, request_.pool);
+}
+
+void LoadWorker::OnOK() {
+  Napi::Env env = Env();
+  auto* holder = new std::shared_ptr<SessionPool>(std::move(pool_));
+  Napi::External<std::shared_ptr<SessionPool>> external = Napi::External<std::shared_ptr<SessionPool>>::New(
+      env, holder, [](Napi::Env, std::shared_ptr<SessionPool>* p) { delete p; });
+  Napi::Object options = Napi::Object::New(env);
+  options.Set("pooling", Napi::Number::New(env, static_cast<int>(request_.pooling)));
+  options.Set("normalize", Napi::Boolean::New(env, request_.normalize));
+  Resolve(model_ctor_->New({external, options}));
+}
+
+EmbedWorker::EmbedWorker(Napi::Env env, std::shared_ptr<SessionPool> pool, BatchRunner runner, BatchInput input)
+    : PromiseWorker(env), pool_(std::move(pool)), runner_(runner), input_(std::move(input)) {
+  pool_->BeginJob();
+}
+
+void EmbedWorker::Work() {
+  struct JobGuard {
+    SessionPool* pool;
+    ~JobGuard() { pool->EndJob(); }
+  } guard{pool_.get()};
+  output_ = runner_.Run(*pool_, input_);
+  input_ = BatchInput{};  // free the id buffers now rather than at GC of the worker
+}
+
+void EmbedWorker::OnOK() {
+  Napi::Env env = Env();
+  const size_t count = output_.data.size();
+  Napi::Float32Array result = Napi::Float32Array::New(env, count);
+  if (count > 0) std::memcpy(result.Data(), output_.data.data(), count * sizeof(float));
+  Resolve(result);
+}
+
+TopKWorker::TopKWorker(Napi::Env env, Napi::TypedArray query, Napi::TypedArray matrix, size_t dim, size_t k,
+                       Metric metric)
+    : PromiseWorker(env),
+      query_ref_(Napi::Persistent(query)),
+      matrix_ref_(Napi::Persistent(matrix)),
+      query_(reinterpret_cast<const float*>(static_cast<const uint8_t*>(query.ArrayBuffer().Data()) + query.ByteOffset())),
+      matrix_(reinterpret_cast<const float*>(static_cast<const uint8_t*>(matrix.ArrayBuffer().Data()) + matrix.ByteOffset())),
+      rows_(matrix.ElementLength() / dim),
+      dim_(dim),
+      k_(k),
+      metric_(metric) {}
+
+void TopKWorker::Work() {
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  result_ = TopK(query_, matrix_, rows_, dim_, k_, metric_, threads);
+}
+
+void TopKWorker::OnOK() { Resolve(TopKResultToJs(Env(), result_)); }
+
+Napi::Object TopKResultToJs(Napi::Env env, const std::vector<Scored>& result) {
+  Napi::Uint32Array indices = Napi::Uint32Array::New(env, result.size());
+  Napi::Float32Array scores = Napi::Float32Array::New(env, result.size());
+  for (size_t i = 0; i < result.size(); ++i) {
+    indices[i] = result[i].index;
+    scores[i] = result[i].score;
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("indices", indices);
+  out.Set("scores", scores);
+  return out;
+}
+
+}  // namespace fastembed
