@@ -1,0 +1,50 @@
+// Length-sorted batches cut by a token budget, padded only to their own longest text.
+import type { TokenizedText } from './tokenizer.js';
+
+export interface Batch {
+  /** Indices into the tokenized list, in batch row order. */
+  rows: number[];
+  seqLen: number;
+  inputIds: Int32Array;
+  attentionMask: Int32Array;
+}
+
+export interface BatchPlanOptions {
+  /** Most texts per batch. */
+  batchSize: number;
+  /** Most padded tokens (rows × seqLen) per batch. */
+  tokenBudget: number;
+}
+
+/** Groups texts of similar length so little compute is spent on padding. */
+export function planBatches(tokenized: TokenizedText[], options: BatchPlanOptions): number[][] {
+  const order = tokenized.map((_, i) => i).sort((a, b) => tokenized[a].length - tokenized[b].length);
+  const batches: number[][] = [];
+  let current: number[] = [];
+  for (const index of order) {
+    // Sorted ascending: the newest text is the longest, so it sets the padded length.
+    const padded = (current.length + 1) * tokenized[index].length;
+    if (current.length > 0 && (current.length >= options.batchSize || padded > options.tokenBudget)) {
+      batches.push(current);
+      current = [];
+    }
+    current.push(index);
+  }
+  if (current.length > 0) batches.push(current);
+  // Longest first: the slowest batches start early, so concurrent sessions finish together.
+  return batches.reverse();
+}
+
+/** Builds the padded id and mask tensors of one batch. */
+export function buildBatch(tokenized: TokenizedText[], rows: number[]): Batch {
+  let seqLen = 1;
+  for (const r of rows) seqLen = Math.max(seqLen, tokenized[r].length);
+  const inputIds = new Int32Array(rows.length * seqLen);
+  const attentionMask = new Int32Array(rows.length * seqLen);
+  rows.forEach((r, i) => {
+    const ids = tokenized[r].ids;
+    inputIds.set(ids, i * seqLen);
+    attentionMask.fill(1, i * seqLen, i * seqLen + ids.length);
+  });
+  return { rows, seqLen, inputIds, attentionMask };
+}

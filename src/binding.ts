@@ -1,0 +1,125 @@
+// The one typed interface to the native addon, and the ONNX Runtime library search.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { FastembedError } from './errors.js';
+import { packageRoot } from './paths.js';
+
+export type IdArray = Int32Array | Uint32Array | BigInt64Array;
+export type Metric = 'cosine' | 'dot';
+export type Pooling = 'mean' | 'cls' | 'none';
+
+export interface TopKResult {
+  /** Row indices, best first. */
+  indices: Uint32Array;
+  /** Scores of those rows, same order. */
+  scores: Float32Array;
+}
+
+export interface NativeModelInfo {
+  dim: number;
+  inputNames: string[];
+  outputName: string;
+  outputRank: number;
+  poolSize: number;
+  intraOpThreads: number;
+  loadedFromCache: boolean;
+  closed: boolean;
+}
+
+export interface NativeModel {
+  run(inputIds: IdArray, attentionMask: IdArray, tokenTypeIds: IdArray | null, shape: [number, number]): Promise<Float32Array>;
+  close(): Promise<void>;
+  info(): NativeModelInfo;
+}
+
+export interface CreateModelOptions {
+  poolSize?: number;
+  intraOpThreads?: number;
+  optimizedModelPath?: string;
+  allowSpinning?: boolean;
+  pooling?: Pooling;
+  normalize?: boolean;
+}
+
+export interface NativeBinding {
+  loadRuntime(candidates: string[]): { path: string; version: string };
+  createModel(modelPath: string, options?: CreateModelOptions): Promise<NativeModel>;
+  apiVersion: number;
+  dot(a: Float32Array, b: Float32Array): number;
+  cosine(a: Float32Array, b: Float32Array): number;
+  normalize(v: Float32Array, dim?: number): Float32Array;
+  scoreAll(query: Float32Array, matrix: Float32Array, metric?: Metric): Float32Array;
+  topK(query: Float32Array, matrix: Float32Array, k: number, metric?: Metric): TopKResult;
+  topKAsync(query: Float32Array, matrix: Float32Array, k: number, metric?: Metric): Promise<TopKResult>;
+  simdLevel: string;
+}
+
+let cached: NativeBinding | undefined;
+
+/** Loads the addon (prebuild or local build) once; a failure says what was looked for and how to fix it. */
+export function binding(): NativeBinding {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  try {
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    cached = load(packageRoot);
+  } catch (err) {
+    throw new FastembedError(
+      `Could not load the fastembed-native addon for ${process.platform}-${process.arch} (Node ${process.version}).\n` +
+        `Looked for prebuilds/${process.platform}-${process.arch}/ and build/Release/ under ${packageRoot}.\n` +
+        'Fix: reinstall the package (npm install fastembed-native); to build from source you need cmake and a C++17 ' +
+        "compiler, then run 'npm run build:native' in the package folder.\n" +
+        `Cause: ${(err as Error).message}`,
+      'ERR_ADDON_LOAD',
+      { cause: err },
+    );
+  }
+  return cached;
+}
+
+const libName = process.platform === 'darwin' ? 'libonnxruntime.dylib' : 'libonnxruntime.so.1';
+
+/** Where libonnxruntime is looked for, in order: explicit option, ONNX_PATH, beside the addon, onnxruntime-node. */
+export function runtimeCandidates(explicit?: string): string[] {
+  const out: string[] = [];
+  if (explicit) out.push(explicit);
+  if (process.env.ONNX_PATH) out.push(process.env.ONNX_PATH);
+  out.push(path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, libName));
+  out.push(path.join(packageRoot, 'build', 'Release', libName));
+  try {
+    const require = createRequire(import.meta.url);
+    const ortNode = path.dirname(require.resolve('onnxruntime-node/package.json'));
+    out.push(path.join(ortNode, 'bin', 'napi-v6', process.platform, process.arch, libName));
+  } catch {
+    // onnxruntime-node is optional at run time
+  }
+  // A directory given as ONNX_PATH/onnxRuntimePath means the library inside it.
+  return out.map((p) => (fs.existsSync(p) && fs.statSync(p).isDirectory() ? path.join(p, libName) : p));
+}
+
+let runtime: { path: string; version: string } | undefined;
+
+/**
+ * Loads ONNX Runtime once per process. The first library that loads wins; asking for a different one later is an
+ * error, not a silent no-op. When the requested library fails and a fallback loads, a process warning says so.
+ */
+export function loadOnnxRuntime(explicit?: string): { path: string; version: string } {
+  const wanted = explicit ?? process.env.ONNX_PATH;
+  const candidates = runtimeCandidates(explicit);
+  if (!runtime) {
+    runtime = binding().loadRuntime(candidates);
+    if (wanted && path.resolve(candidates[0]) !== path.resolve(runtime.path)) {
+      process.emitWarning(`fastembed-native: could not load ONNX Runtime from ${wanted}; using ${runtime.path}`);
+    }
+    return runtime;
+  }
+  if (wanted && path.resolve(candidates[0]) !== path.resolve(runtime.path)) {
+    throw new FastembedError(
+      `ONNX Runtime is already loaded from ${runtime.path} in this process; it cannot also load ${wanted}. ` +
+        'Use one onnxRuntimePath/ONNX_PATH per process.',
+      'ERR_ORT_ALREADY_LOADED',
+    );
+  }
+  return runtime;
+}

@@ -1,0 +1,310 @@
+// Embedder: text in, L2-normalised embeddings out, batched across a pool of native ORT sessions.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
+import { buildBatch, planBatches } from './batching.js';
+import { ClosedError } from './errors.js';
+import { checkModelDir, defaultCacheDir, ensureModelDir } from './models/loader.js';
+import { getModelSpec, type ModelSpec } from './models/registry.js';
+import { TextTokenizer, type TokenizedText } from './tokenizer.js';
+
+export interface EmbedderOptions {
+  /** Registry id or alias (default all-MiniLM-L6-v2). With `modelPath`, the registry's recipe for those files. */
+  model?: string;
+  /** A local directory holding model.onnx and tokenizer.json; nothing is downloaded. */
+  modelPath?: string;
+  /** Where models (and optimised graphs) are cached; default FASTEMBED_CACHE_DIR or ~/.cache/fastembed-native. */
+  cacheDir?: string;
+  /** Longest input in tokens; longer texts are truncated. Default: the model's. */
+  maxLength?: number;
+  /** Most texts per inference batch (default 32). */
+  batchSize?: number;
+  /** Most padded tokens per batch (default 8192). */
+  tokenBudget?: number;
+  /** ORT sessions run concurrently (default 1). */
+  poolSize?: number;
+  /** Intra-op threads per session (default: cores / poolSize). */
+  threads?: number;
+  /** Path of a libonnxruntime to use (e.g. a GPU build); also ONNX_PATH. */
+  onnxRuntimePath?: string;
+  /** Progress bar on a TTY while downloading. */
+  showProgress?: boolean;
+  /** For custom models (no registry entry): pooling and normalisation. */
+  pooling?: Exclude<Pooling, 'none'>;
+  normalize?: boolean;
+  queryPrefix?: string;
+  passagePrefix?: string;
+  /** Save the optimised ORT graph in cacheDir to start faster next time (default true). */
+  cacheOptimizedModel?: boolean;
+  /** Hub base URL for downloads (default HF_ENDPOINT or the Hugging Face hub). */
+  hubEndpoint?: string;
+}
+
+export interface EmbedOptions {
+  /** Called after each batch with the number of distinct texts done so far. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface EmbeddingMatrix {
+  /** rows × dim, row-major. */
+  data: Float32Array;
+  rows: number;
+  dim: number;
+}
+
+interface Recipe {
+  id: string;
+  pooling: Exclude<Pooling, 'none'>;
+  normalize: boolean;
+  maxLength: number;
+  queryPrefix: string;
+  passagePrefix: string;
+}
+
+const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
+
+function positiveInt(value: unknown, name: string, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);
+  }
+}
+
+/** Rejects non-arrays and non-string items with a TypeError naming the index. */
+export function assertTexts(texts: unknown, name = 'texts'): asserts texts is string[] {
+  if (!Array.isArray(texts)) throw new TypeError(`${name} must be an array of strings, got ${typeof texts}`);
+  for (let i = 0; i < texts.length; i++) {
+    if (typeof texts[i] !== 'string') {
+      throw new TypeError(`${name}[${i}] must be a string, got ${texts[i] === null ? 'null' : typeof texts[i]}`);
+    }
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  return new DOMException('The operation was aborted', 'AbortError');
+}
+
+export class Embedder {
+  readonly model: string;
+  readonly dim: number;
+  readonly maxLength: number;
+  readonly poolSize: number;
+  readonly modelDir: string;
+  readonly queryPrefix: string;
+  readonly passagePrefix: string;
+  readonly #native: NativeModel;
+  readonly #tokenizer: TextTokenizer;
+  readonly #batchSize: number;
+  readonly #tokenBudget: number;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #inFlight = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  private constructor(native: NativeModel, tokenizer: TextTokenizer, recipe: Recipe, dir: string, opts: EmbedderOptions) {
+    this.#native = native;
+    this.#tokenizer = tokenizer;
+    const info = native.info();
+    this.model = recipe.id;
+    this.dim = info.dim;
+    this.maxLength = tokenizer.maxLength;
+    this.poolSize = info.poolSize;
+    this.modelDir = dir;
+    this.queryPrefix = recipe.queryPrefix;
+    this.passagePrefix = recipe.passagePrefix;
+    this.#batchSize = opts.batchSize ?? 32;
+    this.#tokenBudget = Math.max(opts.tokenBudget ?? 8192, this.maxLength);
+  }
+
+  static async create(options: EmbedderOptions = {}): Promise<Embedder> {
+    if (options === null || typeof options !== 'object') throw new TypeError('Embedder.create options must be an object');
+    positiveInt(options.maxLength, 'maxLength', 8192);
+    positiveInt(options.batchSize, 'batchSize', 4096);
+    positiveInt(options.tokenBudget, 'tokenBudget', 1 << 22);
+    positiveInt(options.poolSize, 'poolSize', 64);
+    positiveInt(options.threads, 'threads', 256);
+    if (options.pooling !== undefined && options.pooling !== 'mean' && options.pooling !== 'cls') {
+      throw new RangeError(`pooling must be 'mean' or 'cls', got ${String(options.pooling)}`);
+    }
+
+    // A registry id always gives the recipe; a bare modelPath is a custom model with the given (or default) recipe.
+    const spec: ModelSpec | undefined =
+      options.model !== undefined || options.modelPath === undefined ? getModelSpec(options.model ?? DEFAULT_MODEL) : undefined;
+    const cacheDir = options.cacheDir ?? defaultCacheDir();
+    let dir: string;
+    if (options.modelPath !== undefined) {
+      dir = path.resolve(options.modelPath);
+    } else {
+      dir = await ensureModelDir(spec!, { cacheDir, showProgress: options.showProgress, endpoint: options.hubEndpoint });
+    }
+    const modelFile = checkModelDir(dir);
+    const recipe: Recipe = {
+      id: spec?.id ?? path.basename(dir),
+      pooling: options.pooling ?? spec?.pooling ?? 'mean',
+      normalize: options.normalize ?? spec?.normalize ?? true,
+      maxLength: options.maxLength ?? spec?.maxLength ?? 512,
+      queryPrefix: options.queryPrefix ?? spec?.queryPrefix ?? '',
+      passagePrefix: options.passagePrefix ?? spec?.passagePrefix ?? '',
+    };
+
+    const runtime = loadOnnxRuntime(options.onnxRuntimePath);
+    const tokenizer = TextTokenizer.load(dir, recipe.maxLength);
+    const optimizedModelPath =
+      options.cacheOptimizedModel === false ? undefined : optimizedGraphPath(cacheDir, modelFile, runtime.version);
+    const native = await binding().createModel(modelFile, {
+      poolSize: options.poolSize ?? 1,
+      intraOpThreads: options.threads ?? 0,
+      optimizedModelPath,
+      pooling: recipe.pooling,
+      normalize: recipe.normalize,
+    });
+    return new Embedder(native, tokenizer, recipe, dir, options);
+  }
+
+  /** Embeddings in input order (views on one shared buffer). */
+  async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    const m = await this.embedMatrix(texts, options);
+    const out: Float32Array[] = new Array(m.rows);
+    for (let i = 0; i < m.rows; i++) out[i] = m.data.subarray(i * m.dim, (i + 1) * m.dim);
+    return out;
+  }
+
+  /** One query, with the model's query prefix (e.g. BGE's retrieval instruction). */
+  async embedQuery(text: string, options: EmbedOptions = {}): Promise<Float32Array> {
+    if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${typeof text}`);
+    return (await this.embed([this.queryPrefix + text], options))[0];
+  }
+
+  /** Documents, with the model's passage prefix (e.g. E5's "passage: "). */
+  async embedPassages(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    assertTexts(texts);
+    return this.embed(this.passagePrefix ? texts.map((t) => this.passagePrefix + t) : texts, options);
+  }
+
+  /** Embeddings as one row-major matrix, rows in input order. Duplicate texts are embedded once. */
+  async embedMatrix(texts: string[], options: EmbedOptions = {}): Promise<EmbeddingMatrix> {
+    assertTexts(texts);
+    if (this.#closed) throw new ClosedError('Embedder');
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw abortError(signal);
+
+    const uniqueIndex = new Map<string, number>();
+    const rowOf = new Int32Array(texts.length);
+    const uniques: string[] = [];
+    texts.forEach((t, i) => {
+      let u = uniqueIndex.get(t);
+      if (u === undefined) {
+        u = uniques.length;
+        uniqueIndex.set(t, u);
+        uniques.push(t);
+      }
+      rowOf[i] = u;
+    });
+
+    const dim = this.dim;
+    const unique = new Float32Array(uniques.length * dim);
+    if (uniques.length > 0) {
+      const tokenized = await this.#tokenizer.encodeBatch(uniques);
+      await this.#runBatches(tokenized, unique, signal, onProgress);
+    }
+    if (uniques.length === texts.length) return { data: unique, rows: texts.length, dim };
+    const data = new Float32Array(texts.length * dim);
+    for (let i = 0; i < texts.length; i++) data.set(unique.subarray(rowOf[i] * dim, (rowOf[i] + 1) * dim), i * dim);
+    return { data, rows: texts.length, dim };
+  }
+
+  /** Token counts of texts after truncation (no padding), e.g. for budgeting. */
+  async countTokens(texts: string[]): Promise<number[]> {
+    assertTexts(texts);
+    return (await this.#tokenizer.encodeBatch(texts)).map((t) => t.length);
+  }
+
+  async #runBatches(
+    tokenized: TokenizedText[],
+    out: Float32Array,
+    signal: AbortSignal | undefined,
+    onProgress: EmbedOptions['onProgress'],
+  ): Promise<void> {
+    const plan = planBatches(tokenized, { batchSize: this.#batchSize, tokenBudget: this.#tokenBudget });
+    const dim = this.dim;
+    let done = 0;
+    let failure: unknown;
+    const runOne = async (rows: number[]): Promise<void> => {
+      await this.#acquire();
+      try {
+        if (failure !== undefined) return;
+        if (signal?.aborted) throw abortError(signal);
+        if (this.#closed) throw new ClosedError('Embedder');
+        const batch = buildBatch(tokenized, rows);
+        const result = await this.#native.run(batch.inputIds, batch.attentionMask, null, [rows.length, batch.seqLen]);
+        rows.forEach((r, i) => out.set(result.subarray(i * dim, (i + 1) * dim), r * dim));
+        done += rows.length;
+        onProgress?.(done, tokenized.length);
+      } catch (err) {
+        failure ??= err;
+      } finally {
+        this.#release();
+      }
+    };
+    await Promise.all(plan.map(runOne));
+    if (failure !== undefined) throw failure;
+  }
+
+  // At most poolSize batches are handed to native code at once: more would only park libuv threads that
+  // tokenisation and file I/O also need.
+  #acquire(): Promise<void> {
+    if (this.#inFlight < this.poolSize) {
+      this.#inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#inFlight--;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Waits for running batches, then frees every ORT session. Idempotent. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= this.#native.close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Where the optimised graph of `modelFile` is cached: keyed by the model's path, size and mtime, the ORT version
+ * and the CPU, since ORT's "all" level bakes in hardware-specific kernels. undefined if cacheDir isn't writable.
+ */
+function optimizedGraphPath(cacheDir: string, modelFile: string, ortVersion: string): string | undefined {
+  try {
+    const st = fs.statSync(modelFile);
+    const cpu = os.cpus()[0]?.model ?? 'cpu';
+    const key = createHash('sha256')
+      .update([path.resolve(modelFile), st.size, st.mtimeMs, ortVersion, cpu, binding().simdLevel].join('\0'))
+      .digest('hex')
+      .slice(0, 24);
+    const dir = path.join(cacheDir, 'optimized');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+    return path.join(dir, `${key}.onnx`);
+  } catch {
+    return undefined;
+  }
+}
+

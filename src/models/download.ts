@@ -1,0 +1,136 @@
+// Resumable, verified, atomic file download (temp file + rename), with optional progress reporting.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { FastembedError } from '../errors.js';
+
+export interface DownloadProgress {
+  file: string;
+  received: number;
+  /** Total bytes when the server said (or the registry knows); undefined otherwise. */
+  total?: number;
+}
+
+export interface DownloadOptions {
+  sha256?: string;
+  size?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+  headers?: Record<string, string>;
+}
+
+function hashExisting(file: string, hash: ReturnType<typeof createHash>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve())
+      .on('error', reject);
+  });
+}
+
+/**
+ * Downloads `url` to `dest`. A previous partial download (`dest + '.part'`) is resumed with a Range request;
+ * the finished file is checked against `size`/`sha256` and only then renamed into place, so `dest` is never
+ * half-written. Returns the sha256 of the file.
+ */
+export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<string> {
+  await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+  const part = `${dest}.part`;
+  let offset = 0;
+  try {
+    offset = (await fs.promises.stat(part)).size;
+  } catch {
+    offset = 0;
+  }
+  if (options.size !== undefined && offset > options.size) offset = 0;
+
+  const headers: Record<string, string> = { ...options.headers };
+  if (offset > 0) headers.range = `bytes=${offset}-`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, signal: options.signal, redirect: 'follow' });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new FastembedError(
+      `Could not download ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+      'ERR_DOWNLOAD',
+      { cause: err },
+    );
+  }
+  if (res.status === 416 && offset > 0) {
+    // Our partial file is at least as long as the resource: start over rather than trust it.
+    await res.body?.cancel();
+    await fs.promises.rm(part, { force: true });
+    return downloadFile(url, dest, options);
+  }
+  if (res.status !== 200 && res.status !== 206) {
+    await res.body?.cancel();
+    throw new FastembedError(`Could not download ${url}: HTTP ${res.status} ${res.statusText}`, 'ERR_DOWNLOAD');
+  }
+  const resumed = res.status === 206 && offset > 0;
+  if (!resumed) offset = 0;
+
+  const hash = createHash('sha256');
+  if (resumed) await hashExisting(part, hash);
+  const length = Number(res.headers.get('content-length'));
+  const total = options.size ?? (Number.isFinite(length) && length > 0 ? offset + length : undefined);
+  let received = offset;
+  const out = fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' });
+  const done = new Promise<void>((resolve, reject) => {
+    out.on('finish', () => resolve());
+    out.on('error', reject);
+  });
+  try {
+    if (!res.body) throw new FastembedError(`Empty response body from ${url}`, 'ERR_DOWNLOAD');
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      received += chunk.length;
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      options.onProgress?.({ file: path.basename(dest), received, total });
+    }
+  } catch (err) {
+    out.destroy();
+    await done.catch(() => undefined);
+    // Keep the partial file: the next call resumes from it.
+    throw err instanceof FastembedError || (err as Error).name === 'AbortError'
+      ? err
+      : new FastembedError(`Download of ${url} was interrupted: ${(err as Error).message}; retry to resume`, 'ERR_DOWNLOAD', { cause: err });
+  }
+  out.end();
+  await done;
+
+  const digest = hash.digest('hex');
+  const problem =
+    options.size !== undefined && received !== options.size
+      ? `size ${received} bytes, expected ${options.size}`
+      : options.sha256 !== undefined && digest !== options.sha256.toLowerCase()
+        ? `sha256 ${digest}, expected ${options.sha256}`
+        : undefined;
+  if (problem) {
+    await fs.promises.rm(part, { force: true });
+    throw new FastembedError(`Downloaded ${url} is corrupt (${problem}); it was deleted, retry the download`, 'ERR_CHECKSUM');
+  }
+  await fs.promises.rename(part, dest);
+  return digest;
+}
+
+/** A one-line progress bar on stderr, for TTYs only. */
+export function terminalProgress(): (p: DownloadProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    const finished = p.total !== undefined && p.received >= p.total;
+    if (now - last < 100 && !finished) return;
+    last = now;
+    const mb = (n: number) => (n / 1048576).toFixed(1);
+    if (p.total) {
+      const pct = Math.min(100, (100 * p.received) / p.total);
+      const bar = '#'.repeat(Math.round(pct / 4)).padEnd(25, '.');
+      process.stderr.write(`\r${p.file} [${bar}] ${pct.toFixed(0)}% ${mb(p.received)}/${mb(p.total)} MB`);
+    } else {
+      process.stderr.write(`\r${p.file} ${mb(p.received)} MB`);
+    }
+    if (finished) process.stderr.write('\n');
+  };
+}

@@ -1,0 +1,68 @@
+// Tokenisation with the model's own tokenizer.json (npm `tokenizers`), with its baked-in padding removed and
+// truncation set to our max length: padding is done per batch, to that batch's longest text.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Tokenizer } from 'tokenizers';
+import { FastembedError } from './errors.js';
+
+export interface TokenizedText {
+  ids: number[];
+  /** Token count (attention mask of ones over it; no padding yet). */
+  length: number;
+}
+
+export class TextTokenizer {
+  readonly maxLength: number;
+  readonly #tokenizer: Tokenizer;
+
+  private constructor(tokenizer: Tokenizer, maxLength: number) {
+    this.#tokenizer = tokenizer;
+    this.maxLength = maxLength;
+  }
+
+  /**
+   * Loads `dir/tokenizer.json`. `maxLength` is capped by the model's position limit (config.json
+   * max_position_embeddings) and tokenizer_config.json's model_max_length when present.
+   */
+  static load(dir: string, maxLength: number): TextTokenizer {
+    const file = path.join(dir, 'tokenizer.json');
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = Tokenizer.fromFile(file);
+    } catch (err) {
+      throw new FastembedError(`Could not load tokenizer ${file}: ${(err as Error).message}`, 'ERR_TOKENIZER', { cause: err });
+    }
+    const limit = Math.min(maxLength, modelLengthLimit(dir));
+    tokenizer.disablePadding();
+    tokenizer.setTruncation(limit);
+    return new TextTokenizer(tokenizer, limit);
+  }
+
+  async encodeBatch(texts: string[]): Promise<TokenizedText[]> {
+    if (texts.length === 0) return [];
+    const encodings = await this.#tokenizer.encodeBatch(texts);
+    return encodings.map((e) => {
+      const ids = e.getIds();
+      return { ids, length: ids.length };
+    });
+  }
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The longest input the model accepts, from its config files (512 when they don't say). */
+export function modelLengthLimit(dir: string): number {
+  let limit = Number.POSITIVE_INFINITY;
+  const positions = readJson(path.join(dir, 'config.json'))?.max_position_embeddings;
+  if (typeof positions === 'number' && positions > 0) limit = Math.min(limit, positions);
+  const declared = readJson(path.join(dir, 'tokenizer_config.json'))?.model_max_length;
+  // Some tokenizer configs carry a sentinel like 1e30 meaning "unset".
+  if (typeof declared === 'number' && declared > 0 && declared < 1e6) limit = Math.min(limit, declared);
+  return Number.isFinite(limit) ? limit : 512;
+}
