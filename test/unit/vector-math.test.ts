@@ -1,0 +1,148 @@
+// SIMD vector math against a scalar JS reference, on odd sizes that exercise every tail path.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { binding } from '../../src/binding.js';
+import { ASYNC_TOPK_ELEMENTS, cosine, dot, normalize, scoreAll, topK, topKSync } from '../../src/vector.js';
+import { cosineJs } from '../fixtures/reference.js';
+
+const SIZES = [1, 3, 17, 384, 768, 1023];
+
+function seeded(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296 - 0.5;
+  };
+}
+
+function randomVec(n: number, rand: () => number): Float32Array {
+  return Float32Array.from({ length: n }, rand);
+}
+
+function dotJs(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Scalar reference top-k: sort all scores (desc), ties by lower index. */
+function topKJs(q: Float32Array, m: Float32Array, k: number, metric: 'cosine' | 'dot') {
+  const dim = q.length;
+  const scored = Array.from({ length: m.length / dim }, (_, r) => {
+    const row = m.subarray(r * dim, (r + 1) * dim);
+    return { index: r, score: metric === 'dot' ? dotJs(q, row) : cosineJs(q, row) };
+  });
+  scored.sort((a, b) => b.score - a.score || a.index - b.index);
+  return scored.slice(0, k);
+}
+
+describe(`SIMD kernels (${binding().simdLevel}) match a scalar reference within 1e-5`, () => {
+  test.each(SIZES)('dot, cosine and normalize at dim %i', (n) => {
+    const rand = seeded(n);
+    const a = randomVec(n, rand);
+    const b = randomVec(n, rand);
+    const scale = Math.max(1, Math.sqrt(dotJs(a, a) * dotJs(b, b)));
+    expect(Math.abs(dot(a, b) - dotJs(a, b)) / scale).toBeLessThan(1e-5);
+    expect(Math.abs(cosine(a, b) - cosineJs(a, b))).toBeLessThan(1e-5);
+    const norm = Math.sqrt(dotJs(a, a));
+    const expected = Array.from(a, (x) => x / norm);
+    const v = normalize(Float32Array.from(a));
+    v.forEach((x, i) => expect(Math.abs(x - expected[i])).toBeLessThan(1e-5));
+  });
+
+  test.each(SIZES)('scoreAll and topK over 257 rows at dim %i', (n) => {
+    const rand = seeded(1000 + n);
+    const q = randomVec(n, rand);
+    const m = randomVec(257 * n, rand);
+    for (const metric of ['cosine', 'dot'] as const) {
+      const all = scoreAll(q, m, metric);
+      const ref = topKJs(q, m, 257, metric);
+      const byIndex = new Map(ref.map((r) => [r.index, r.score]));
+      all.forEach((s, i) => expect(Math.abs(s - byIndex.get(i)!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(byIndex.get(i)!))));
+      const got = topKSync(q, m, 10, metric);
+      expect(got.indices.length).toBe(Math.min(10, 257));
+      // Same ranking as the reference, except where two scores are within float noise of each other.
+      got.scores.forEach((s, i) => expect(Math.abs(s - ref[i].score)).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref[i].score))));
+      for (let i = 1; i < got.scores.length; i++) expect(got.scores[i]).toBeLessThanOrEqual(got.scores[i - 1]);
+    }
+  });
+
+  test('forced scalar kernels (FASTEMBED_SIMD=scalar) agree with the dispatched ones', () => {
+    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/simd-probe.cjs');
+    const run = (env: Record<string, string>) =>
+      JSON.parse(execFileSync(process.execPath, [script], { env: { ...process.env, ...env }, encoding: 'utf8' }));
+    const scalar = run({ FASTEMBED_SIMD: 'scalar' });
+    const simd = run({});
+    expect(scalar.level).toBe('scalar');
+    expect(simd.values.length).toBe(scalar.values.length);
+    simd.values.forEach((v: number, i: number) => expect(Math.abs(v - scalar.values[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));
+  });
+});
+
+describe('topK semantics', () => {
+  test('ties go to the lower index; k larger than rows returns every row', () => {
+    const q = Float32Array.from([1, 0]);
+    const m = Float32Array.from([0, 1, 1, 0, 2, 0, 1, 0, -1, 0]);
+    const r = topKSync(q, m, 100, 'cosine');
+    expect(Array.from(r.indices)).toEqual([1, 2, 3, 0, 4]);
+    expect(Array.from(r.scores)).toEqual([1, 1, 1, 0, -1]);
+    const d = topKSync(q, m, 2, 'dot');
+    expect(Array.from(d.indices)).toEqual([2, 1]);
+  });
+
+  test('zero vectors score 0 under cosine, NaN rows rank last', () => {
+    const q = Float32Array.from([1, 1]);
+    const m = Float32Array.from([0, 0, Number.NaN, 1, 1, 1]);
+    const r = topKSync(q, m, 3);
+    expect(Array.from(r.indices)).toEqual([2, 0, 1]);
+    expect(r.scores[1]).toBe(0);
+  });
+
+  test('large matrices go off the event loop (multi-threaded) and agree with the synchronous path', async () => {
+    const dim = 384;
+    const rows = Math.ceil((ASYNC_TOPK_ELEMENTS + 1) / dim) + 3;
+    const rand = seeded(7);
+    const q = randomVec(dim, rand);
+    const m = randomVec(rows * dim, rand);
+    let ticked = false;
+    setImmediate(() => (ticked = true));
+    const pending = topK(q, m, 25);
+    expect(pending).toBeInstanceOf(Promise);
+    const asyncResult = await pending;
+    const syncResult = topKSync(q, m, 25);
+    expect(Array.from(asyncResult.indices)).toEqual(Array.from(syncResult.indices));
+    expect(ticked).toBe(true);
+  });
+});
+
+describe('bad input', () => {
+  const a = new Float32Array(4);
+  test.each([
+    ['a plain array', () => dot([1, 2] as never, a), TypeError, /dot: a must be a Float32Array/],
+    ['a Float64Array', () => cosine(a, new Float64Array(4) as never), TypeError, /cosine: b must be a Float32Array/],
+    ['mismatched lengths', () => dot(a, new Float32Array(3)), RangeError, /vectors differ in length \(4 vs 3\)/],
+    ['k = 0', () => topKSync(a, new Float32Array(8), 0), RangeError, /k must be a positive integer, got 0/],
+    ['k = -1', () => topKSync(a, new Float32Array(8), -1), RangeError, /k must be a positive integer/],
+    ['k = NaN', () => topKSync(a, new Float32Array(8), Number.NaN), RangeError, /k must be a positive integer, got NaN/],
+    ['k = 1.5', () => topKSync(a, new Float32Array(8), 1.5), RangeError, /k must be a positive integer/],
+    ['ragged matrix', () => topKSync(a, new Float32Array(9), 1), RangeError, /matrix length 9 is not a multiple of the query's dimension 4/],
+    ['empty query', () => topKSync(new Float32Array(0), new Float32Array(8), 1), RangeError, /query is empty/],
+    ['unknown metric', () => topKSync(a, new Float32Array(8), 1, 'l2' as never), RangeError, /metric must be 'cosine' or 'dot'/],
+    ['normalize dim not dividing', () => normalize(new Float32Array(10), 3), RangeError, /dim must be a positive integer dividing/],
+  ])('%s', (_name, fn, type, message) => {
+    expect(fn).toThrow(type);
+    expect(fn).toThrow(message);
+  });
+
+  test('async top-k rejects bad k the same way', async () => {
+    const big = new Float32Array(ASYNC_TOPK_ELEMENTS + 4);
+    await expect(topK(a, big, -3)).rejects.toThrow(RangeError);
+  });
+
+  test('an empty matrix gives an empty result', () => {
+    const r = topKSync(a, new Float32Array(0), 5);
+    expect(r.indices.length).toBe(0);
+  });
+});
