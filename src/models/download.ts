@@ -2,6 +2,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { FastembedError } from '../errors.js';
 
 export interface DownloadProgress {
@@ -76,29 +78,24 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   const length = Number(res.headers.get('content-length'));
   const total = options.size ?? (Number.isFinite(length) && length > 0 ? offset + length : undefined);
   let received = offset;
-  const out = fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' });
-  const done = new Promise<void>((resolve, reject) => {
-    out.on('finish', () => resolve());
-    out.on('error', reject);
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      hash.update(chunk);
+      received += chunk.length;
+      options.onProgress?.({ file: path.basename(dest), received, total });
+      callback(null, chunk);
+    },
   });
   try {
     if (!res.body) throw new FastembedError(`Empty response body from ${url}`, 'ERR_DOWNLOAD');
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk);
-      received += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      options.onProgress?.({ file: path.basename(dest), received, total });
-    }
+    // pipeline closes every stream on any error, so a dropped connection can never leave us waiting.
+    await pipeline(Readable.fromWeb(res.body as never), count, fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
   } catch (err) {
-    out.destroy();
-    await done.catch(() => undefined);
     // Keep the partial file: the next call resumes from it.
     throw err instanceof FastembedError || (err as Error).name === 'AbortError'
       ? err
-      : new FastembedError(`Download of ${url} was interrupted: ${(err as Error).message}; retry to resume`, 'ERR_DOWNLOAD', { cause: err });
+      : new FastembedError(`Download of ${url} was interrupted (${(err as Error).message}); call again to resume`, 'ERR_DOWNLOAD', { cause: err });
   }
-  out.end();
-  await done;
 
   const digest = hash.digest('hex');
   const problem =

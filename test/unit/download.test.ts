@@ -1,0 +1,182 @@
+// The real download code against a real local HTTP server: resume, checksum, atomic rename, progress, offline.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FastembedError } from '../../src/errors.js';
+import { downloadFile } from '../../src/models/download.js';
+import { ensureModelDir } from '../../src/models/loader.js';
+import type { ModelSpec } from '../../src/models/registry.js';
+
+const payload = randomBytes(3 * 1024 * 1024 + 123);
+const sha = createHash('sha256').update(payload).digest('hex');
+
+interface Hit {
+  url: string;
+  range?: string;
+}
+
+let server: http.Server;
+let base: string;
+const hits: Hit[] = [];
+/** Paths whose next response is cut after this many bytes. */
+const cutOnce = new Map<string, number>();
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    hits.push({ url, range: req.headers.range });
+    const file = url.split('/').pop() ?? '';
+    if (url.includes('/redirect/')) {
+      res.writeHead(302, { location: url.replace('/redirect/', '/') });
+      res.end();
+      return;
+    }
+    const body = file.startsWith('payload') || file === 'model.onnx' ? payload : file === 'tokenizer.json' ? Buffer.from('{"t":1}') : undefined;
+    if (!body) {
+      res.writeHead(404);
+      res.end('not found');
+      return;
+    }
+    let start = 0;
+    const m = /bytes=(\d+)-/.exec(req.headers.range ?? '');
+    if (m) start = Number(m[1]);
+    if (start >= body.length) {
+      res.writeHead(416);
+      res.end();
+      return;
+    }
+    const slice = body.subarray(start);
+    res.writeHead(m ? 206 : 200, { 'content-length': slice.length, 'accept-ranges': 'bytes' });
+    const cut = cutOnce.get(file);
+    if (cut !== undefined) {
+      cutOnce.delete(file);
+      res.write(slice.subarray(0, cut), () => res.destroy());
+      return;
+    }
+    res.end(slice);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'fe-dl-'));
+
+describe('downloadFile', () => {
+  test('downloads, verifies sha256 and size, reports progress up to the total', async () => {
+    const dest = path.join(tmp(), 'payload.bin');
+    const seen: number[] = [];
+    const digest = await downloadFile(`${base}/payload.bin`, dest, {
+      sha256: sha,
+      size: payload.length,
+      onProgress: (p) => {
+        seen.push(p.received);
+        expect(p.total).toBe(payload.length);
+      },
+    });
+    expect(digest).toBe(sha);
+    expect(fs.readFileSync(dest).equals(payload)).toBe(true);
+    expect(seen.at(-1)).toBe(payload.length);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]);
+    expect(fs.existsSync(`${dest}.part`)).toBe(false);
+  });
+
+  test('an interrupted download keeps its partial file and the next call resumes with a Range request', async () => {
+    const dest = path.join(tmp(), 'payload-resume.bin');
+    cutOnce.set('payload-resume.bin', 1024 * 1024);
+    await expect(downloadFile(`${base}/payload-resume.bin`, dest, { sha256: sha })).rejects.toThrow(/was interrupted \(.*\); call again to resume/);
+    expect(fs.existsSync(dest)).toBe(false);
+    const partial = fs.statSync(`${dest}.part`).size;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(payload.length);
+    hits.length = 0;
+    const digest = await downloadFile(`${base}/payload-resume.bin`, dest, { sha256: sha });
+    expect(hits[0].range).toBe(`bytes=${partial}-`);
+    expect(digest).toBe(sha);
+    expect(fs.readFileSync(dest).equals(payload)).toBe(true);
+  });
+
+  test('a checksum mismatch deletes the download and says so', async () => {
+    const dest = path.join(tmp(), 'payload-bad.bin');
+    const err = await downloadFile(`${base}/payload-bad.bin`, dest, { sha256: '0'.repeat(64) }).catch((e) => e);
+    expect(err).toBeInstanceOf(FastembedError);
+    expect(err.code).toBe('ERR_CHECKSUM');
+    expect(err.message).toMatch(/is corrupt \(sha256 [0-9a-f]{64}, expected 0{64}\)/);
+    expect(fs.existsSync(dest)).toBe(false);
+    expect(fs.existsSync(`${dest}.part`)).toBe(false);
+  });
+
+  test('a wrong size is caught too', async () => {
+    const dest = path.join(tmp(), 'payload-size.bin');
+    await expect(downloadFile(`${base}/payload-size.bin`, dest, { size: payload.length + 1 })).rejects.toThrow(/size \d+ bytes, expected/);
+  });
+
+  test('follows redirects (the hub answers with one)', async () => {
+    const dest = path.join(tmp(), 'payload.bin');
+    expect(await downloadFile(`${base}/redirect/payload.bin`, dest)).toBe(sha);
+  });
+
+  test('HTTP errors and refused connections are clear errors', async () => {
+    const dir = tmp();
+    await expect(downloadFile(`${base}/missing.bin`, path.join(dir, 'm'))).rejects.toThrow(/HTTP 404/);
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const err = await downloadFile(`http://127.0.0.1:${port}/x`, path.join(dir, 'x')).catch((e) => e);
+    expect(err.code).toBe('ERR_DOWNLOAD');
+    expect(err.message).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('ensureModelDir', () => {
+  const spec: ModelSpec = {
+    id: 'test-model',
+    hfRepo: 'org/test-model',
+    files: [
+      { path: 'onnx/model.onnx', local: 'model.onnx', sha256: sha },
+      { path: 'tokenizer.json', local: 'tokenizer.json' },
+      { path: 'config.json', local: 'config.json' },
+    ],
+    dim: 4,
+    pooling: 'mean',
+    normalize: true,
+    maxLength: 8,
+    queryPrefix: '',
+    passagePrefix: '',
+    language: 'en',
+    sizeMb: 3,
+    license: 'MIT',
+    description: 'test',
+  };
+
+  test('downloads missing files from <endpoint>/<repo>/resolve/main/<path>, skipping optional 404s; then uses the cache', async () => {
+    const cacheDir = tmp();
+    hits.length = 0;
+    const dir = await ensureModelDir(spec, { cacheDir, endpoint: base });
+    expect(dir).toBe(path.join(cacheDir, 'test-model'));
+    expect(hits.map((h) => h.url)).toEqual([
+      '/org/test-model/resolve/main/onnx/model.onnx',
+      '/org/test-model/resolve/main/tokenizer.json',
+      '/org/test-model/resolve/main/config.json',
+    ]);
+    expect(fs.readFileSync(path.join(dir, 'model.onnx')).equals(payload)).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'config.json'))).toBe(false);
+    hits.length = 0;
+    fs.writeFileSync(path.join(dir, 'config.json'), '{}');
+    await ensureModelDir(spec, { cacheDir, endpoint: base });
+    expect(hits).toEqual([]);
+  });
+
+  test('offline: the error says where to put the files', async () => {
+    const cacheDir = tmp();
+    const err = await ensureModelDir(spec, { cacheDir, endpoint: 'http://127.0.0.1:9' }).catch((e) => e);
+    expect(err.code).toBe('ERR_DOWNLOAD');
+    expect(err.message).toContain(`copy the model's files (model.onnx, tokenizer.json, config.json) from org/test-model into ${path.join(cacheDir, 'test-model')}`);
+    expect(err.message).toMatch(/or pass modelPath/);
+  });
+});
