@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { binding, loadOnnxRuntime, type NativeModel } from '../../src/binding.js';
 import { TextTokenizer } from '../../src/tokenizer.js';
 import { cosineJs, normJs, referenceEmbeddings } from '../fixtures/reference.js';
-import { makeTinyModelDir, sharedModelDirs, SHARED_DATASETS } from '../fixtures/tiny-bert.js';
+import { makeTinyModelDir, sharedModelDirs, SHARED_DATASETS, type TinyBertOptions } from '../fixtures/tiny-bert.js';
 
 const native = binding();
 beforeAll(() => {
@@ -131,11 +131,11 @@ describe('NativeModel on a tiny random BERT', () => {
 });
 
 describe('model variants', () => {
-  test.each([
+  test.each<[string, TinyBertOptions]>([
     ['no token_type_ids input', { tokenTypes: false }],
-    ['int32 id inputs', { idType: 'int32' as const }],
+    ['int32 id inputs', { idType: 'int32' }],
     ['a differently named output', { outputName: 'token_embeddings' }],
-    ['an extra pooled output beside the token embeddings', { pooledOutput: 'extra' as const }],
+    ['an extra pooled output beside the token embeddings', { pooledOutput: 'extra' }],
   ])('runs a model with %s and matches the reference', async (_name, opts) => {
     const dir = makeTinyModelDir({ hidden: 16, ...opts });
     const model = await native.createModel(path.join(dir, 'model.onnx'), { pooling: 'mean' });
