@@ -5,3 +5,20 @@ export { downloadFile, type DownloadOptions, type DownloadProgress } from './mod
 export { defaultCacheDir, ensureModelDir, checkModelDir } from './models/loader.js';
 export { loadOnnxRuntime, runtimeCandidates, type Metric, type TopKResult } from './binding.js';
 export { dot, cosine, normalize, scoreAll, topK, topKSync, ASYNC_TOPK_ELEMENTS } from './vector.js';
+export {
+  SimilarityService,
+  type SimilarityMethod,
+  type SimilarityResult,
+  type DocumentMatch,
+  type SearchPage,
+  type CallOptions,
+  type ServiceStats,
+  type ServiceStatus,
+  type ServiceDependencies,
+} from './service.js';
+export { DEFAULT_CONFIG, presets, resolveConfig, loadConfigFile, configFromEnv, ConfigError, type SimilarityConfig, type PresetName } from './config.js';
+export { JaccardFallback } from './fallback.js';
+export { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
+export { DiskStore } from './cache/disk-store.js';
+export type { EmbeddingStore } from './cache/store.js';
+export { MicroBatcher } from './micro-batcher.js';

@@ -1,0 +1,113 @@
+// EmbeddingCache: L1 in-memory LRU in front of an optional L2 store (LMDB on disk, or Redis shared by replicas).
+// Keys hash the model id with the exact text embedded (prefix included), so switching models never returns
+// another model's vectors.
+import { createHash } from 'node:crypto';
+import { LruCache } from './lru.js';
+import type { EmbeddingStore } from './store.js';
+
+export interface CacheStats {
+  size: number;
+  hits: number;
+  misses: number;
+  hitRate: number;
+  l1Hits: number;
+  l2Hits: number;
+  l2Errors: number;
+  l2: string | undefined;
+}
+
+export class EmbeddingCache {
+  readonly #l1: LruCache<Float32Array>;
+  readonly #l2: EmbeddingStore | undefined;
+  readonly #model: string;
+  #l1Hits = 0;
+  #l2Hits = 0;
+  #misses = 0;
+  #l2Errors = 0;
+
+  constructor(options: { model: string; maxEntries: number; ttlMs: number; l2?: EmbeddingStore }) {
+    this.#model = options.model;
+    this.#l1 = new LruCache(options.maxEntries, options.ttlMs);
+    this.#l2 = options.l2;
+  }
+
+  key(text: string): string {
+    return createHash('sha256').update(this.#model).update('\0').update(text).digest('base64url');
+  }
+
+  /** Cached vectors for `keys` (undefined where missing); L2 hits are promoted to L1. */
+  async getMany(keys: string[]): Promise<Array<Float32Array | undefined>> {
+    const out: Array<Float32Array | undefined> = keys.map((k) => this.#l1.get(k));
+    const l2 = this.#l2;
+    await Promise.all(
+      out.map(async (v, i) => {
+        if (v) {
+          this.#l1Hits++;
+          return;
+        }
+        if (l2) {
+          try {
+            const found = await l2.get(keys[i]);
+            if (found) {
+              this.#l2Hits++;
+              this.#l1.set(keys[i], found);
+              out[i] = found;
+              return;
+            }
+          } catch {
+            this.#l2Errors++; // an unavailable L2 is a miss, never an error for the caller
+          }
+        }
+        this.#misses++;
+      }),
+    );
+    return out;
+  }
+
+  /** Stores complete vectors only (callers pass finished results), in L1 then L2. */
+  async setMany(entries: Array<[string, Float32Array]>): Promise<void> {
+    for (const [k, v] of entries) this.#l1.set(k, v);
+    const l2 = this.#l2;
+    if (!l2) return;
+    await Promise.all(
+      entries.map(([k, v]) =>
+        l2.set(k, v).catch(() => {
+          this.#l2Errors++;
+        }),
+      ),
+    );
+  }
+
+  async clear(): Promise<void> {
+    this.#l1.clear();
+    this.#l1Hits = 0;
+    this.#l2Hits = 0;
+    this.#misses = 0;
+    if (this.#l2) {
+      try {
+        await this.#l2.clear();
+      } catch {
+        this.#l2Errors++;
+      }
+    }
+  }
+
+  stats(): CacheStats {
+    const hits = this.#l1Hits + this.#l2Hits;
+    const total = hits + this.#misses;
+    return {
+      size: this.#l1.size,
+      hits,
+      misses: this.#misses,
+      hitRate: total === 0 ? 0 : hits / total,
+      l1Hits: this.#l1Hits,
+      l2Hits: this.#l2Hits,
+      l2Errors: this.#l2Errors,
+      l2: this.#l2?.kind,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.#l2?.close();
+  }
+}

@@ -1,0 +1,214 @@
+// SimilarityService configuration: defaults, the three presets, the seed's JSON file format and env vars.
+// Validation reports every invalid field at once.
+import fs from 'node:fs';
+import os from 'node:os';
+import { FastembedError } from './errors.js';
+import { defaultCacheDir } from './models/loader.js';
+
+export interface SimilarityConfig {
+  /** false: never load a model; every similarity is Jaccard. */
+  enabled: boolean;
+  model: string;
+  /** A local model directory (offline); otherwise the model cache / a download is used. */
+  modelPath?: string;
+  cacheDir: string;
+  maxLength: number;
+  batchSize: number;
+  enableCache: boolean;
+  poolSize: number;
+  /** Intra-op threads per session; 0 = cores / poolSize. */
+  threads: number;
+  /** Per-request embedding timeout in milliseconds (0 = none); on expiry the fallback answers. */
+  timeout: number;
+  /** Answer with Jaccard similarity when the model is unavailable, fails or times out. */
+  fallback: boolean;
+  /** L1 cache: most entries kept in memory. */
+  cacheSize: number;
+  /** L1 cache: time to live in ms (0 = no expiry). */
+  cacheTtl: number;
+  /** L2 cache on disk (LMDB directory); "" = none. */
+  diskCachePath: string;
+  /** L2 cache shared by replicas (redis:// URL); "" = none. */
+  redisUrl: string;
+  /** Micro-batching: how long single requests wait to be coalesced (ms), and the most per batch. */
+  batchWindowMs: number;
+  maxBatchTexts: number;
+  onnxRuntimePath?: string;
+}
+
+export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
+  enabled: true,
+  model: 'all-MiniLM-L6-v2',
+  cacheDir: defaultCacheDir(),
+  maxLength: 512,
+  batchSize: 32,
+  enableCache: true,
+  poolSize: 1,
+  threads: 0,
+  timeout: 30_000,
+  fallback: true,
+  cacheSize: 10_000,
+  cacheTtl: 3_600_000,
+  diskCachePath: '',
+  redisUrl: '',
+  batchWindowMs: 2,
+  maxBatchTexts: 64,
+});
+
+/** The seed's three ready-made configurations. */
+export const presets = {
+  /** Small caches, generous timeout, one session. */
+  development: (): SimilarityConfig => ({ ...DEFAULT_CONFIG, poolSize: 1, timeout: 60_000, cacheSize: 1_000 }),
+  /** Two sessions, bounded timeout, bigger cache. */
+  production: (): SimilarityConfig => ({ ...DEFAULT_CONFIG, poolSize: 2, timeout: 10_000, cacheSize: 50_000 }),
+  /** One session per core, large batches and cache, tight timeout. */
+  highPerformance: (): SimilarityConfig => ({
+    ...DEFAULT_CONFIG,
+    poolSize: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
+    threads: 1,
+    batchSize: 64,
+    cacheSize: 200_000,
+    timeout: 5_000,
+    maxBatchTexts: 128,
+  }),
+} as const;
+
+export type PresetName = keyof typeof presets;
+
+export class ConfigError extends FastembedError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`, 'ERR_CONFIG');
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Check = (v: unknown) => string | undefined;
+const int = (min: number, max: number): Check => (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? undefined : `must be an integer from ${min} to ${max}`;
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
+const str = (nonEmpty: boolean): Check => (v) =>
+  typeof v === 'string' && (!nonEmpty || v.length > 0) ? undefined : nonEmpty ? 'must be a non-empty string' : 'must be a string';
+const optStr: Check = (v) => (v === undefined || typeof v === 'string' ? undefined : 'must be a string');
+const redis: Check = (v) =>
+  typeof v === 'string' && (v === '' || /^rediss?:\/\//.test(v)) ? undefined : 'must be a redis:// or rediss:// URL, or empty';
+
+const CHECKS: Record<keyof SimilarityConfig, Check> = {
+  enabled: bool,
+  model: str(true),
+  modelPath: optStr,
+  cacheDir: str(true),
+  maxLength: int(1, 8192),
+  batchSize: int(1, 4096),
+  enableCache: bool,
+  poolSize: int(1, 64),
+  threads: int(0, 256),
+  timeout: int(0, 3_600_000),
+  fallback: bool,
+  cacheSize: int(0, 100_000_000),
+  cacheTtl: int(0, 2_147_483_647),
+  diskCachePath: str(false),
+  redisUrl: redis,
+  batchWindowMs: int(0, 1000),
+  maxBatchTexts: int(1, 4096),
+  onnxRuntimePath: optStr,
+};
+
+/** Defaults + `partial`, validated; throws ConfigError listing every invalid or unknown field. */
+export function resolveConfig(partial: Partial<SimilarityConfig> = {}, base: SimilarityConfig = DEFAULT_CONFIG): SimilarityConfig {
+  if (partial === null || typeof partial !== 'object') throw new TypeError('config must be an object');
+  const merged = { ...base, ...partial } as SimilarityConfig;
+  const problems: string[] = [];
+  for (const key of Object.keys(partial)) {
+    if (!(key in CHECKS)) problems.push(`${key}: unknown option (known: ${Object.keys(CHECKS).join(', ')})`);
+  }
+  for (const [key, check] of Object.entries(CHECKS)) {
+    const problem = check(merged[key as keyof SimilarityConfig]);
+    if (problem) problems.push(`${key}: ${problem}, got ${JSON.stringify(merged[key as keyof SimilarityConfig])}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return merged;
+}
+
+/** The seed's file keys (snake_case under "fastembed") → our fields. */
+const FILE_KEYS: Record<string, [keyof SimilarityConfig, (v: unknown) => unknown]> = {
+  enabled: ['enabled', (v) => v],
+  model: ['model', (v) => v],
+  model_path: ['modelPath', (v) => v],
+  cache_dir: ['cacheDir', (v) => v],
+  max_length: ['maxLength', (v) => v],
+  batch_size: ['batchSize', (v) => v],
+  enable_cache: ['enableCache', (v) => v],
+  pool_size: ['poolSize', (v) => v],
+  threads: ['threads', (v) => v],
+  timeout_seconds: ['timeout', (v) => (typeof v === 'number' ? Math.round(v * 1000) : v)],
+  fallback_enabled: ['fallback', (v) => v],
+  cache_size: ['cacheSize', (v) => v],
+  cache_ttl_seconds: ['cacheTtl', (v) => (typeof v === 'number' ? Math.round(v * 1000) : v)],
+  disk_cache_path: ['diskCachePath', (v) => v],
+  redis_url: ['redisUrl', (v) => v],
+};
+
+/** Reads a JSON config file in the seed's format: {"fastembed": {"enabled", "model", "cache_dir", ...}}. */
+export function loadConfigFile(file: string, base: SimilarityConfig = DEFAULT_CONFIG): SimilarityConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read JSON (${(err as Error).message})`]);
+  }
+  const section = (json as { fastembed?: unknown })?.fastembed;
+  if (section === null || typeof section !== 'object') {
+    throw new ConfigError([`${file}: expected an object under the "fastembed" key`]);
+  }
+  const partial: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(section)) {
+    const mapping = FILE_KEYS[key];
+    if (!mapping) problems.push(`fastembed.${key}: unknown key (known: ${Object.keys(FILE_KEYS).join(', ')})`);
+    else partial[mapping[0]] = mapping[1](value);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return resolveConfig(partial as Partial<SimilarityConfig>, base);
+}
+
+/** FASTEMBED_* environment variables over `base`. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: SimilarityConfig = DEFAULT_CONFIG): SimilarityConfig {
+  const partial: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const num = (name: string, key: keyof SimilarityConfig, scale = 1) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return;
+    const n = Number(raw);
+    if (!Number.isFinite(n)) problems.push(`${name}: must be a number, got ${JSON.stringify(raw)}`);
+    else partial[key] = Math.round(n * scale);
+  };
+  const flag = (name: string, key: keyof SimilarityConfig) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return;
+    if (/^(1|true|yes|on)$/i.test(raw)) partial[key] = true;
+    else if (/^(0|false|no|off)$/i.test(raw)) partial[key] = false;
+    else problems.push(`${name}: must be true or false, got ${JSON.stringify(raw)}`);
+  };
+  const text = (name: string, key: keyof SimilarityConfig) => {
+    if (env[name] !== undefined) partial[key] = env[name];
+  };
+  flag('FASTEMBED_ENABLED', 'enabled');
+  text('FASTEMBED_MODEL', 'model');
+  text('FASTEMBED_MODEL_PATH', 'modelPath');
+  text('FASTEMBED_CACHE_DIR', 'cacheDir');
+  num('FASTEMBED_MAX_LENGTH', 'maxLength');
+  num('FASTEMBED_BATCH_SIZE', 'batchSize');
+  flag('FASTEMBED_ENABLE_CACHE', 'enableCache');
+  num('FASTEMBED_POOL_SIZE', 'poolSize');
+  num('FASTEMBED_THREADS', 'threads');
+  num('FASTEMBED_TIMEOUT_SECONDS', 'timeout', 1000);
+  flag('FASTEMBED_FALLBACK', 'fallback');
+  num('FASTEMBED_CACHE_SIZE', 'cacheSize');
+  text('FASTEMBED_DISK_CACHE', 'diskCachePath');
+  text('FASTEMBED_REDIS_URL', 'redisUrl');
+  text('ONNX_PATH', 'onnxRuntimePath');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return resolveConfig(partial as Partial<SimilarityConfig>, base);
+}

@@ -1,0 +1,61 @@
+// MicroBatcher: coalesces texts requested by many concurrent callers into one embedding call, flushed after a
+// short window or when full, so a busy server gets batch throughput from single-text requests.
+
+export type EmbedMany = (texts: string[]) => Promise<Float32Array[]>;
+
+interface Waiter {
+  resolve: (v: Float32Array) => void;
+  reject: (e: unknown) => void;
+}
+
+export class MicroBatcher {
+  readonly #embed: EmbedMany;
+  readonly #windowMs: number;
+  readonly #maxTexts: number;
+  /** text → everyone waiting for it (the same text asked twice is embedded once). */
+  #pending = new Map<string, Waiter[]>();
+  #timer: NodeJS.Timeout | undefined;
+  #batches = 0;
+  #coalesced = 0;
+
+  constructor(embed: EmbedMany, options: { windowMs: number; maxTexts: number }) {
+    this.#embed = embed;
+    this.#windowMs = options.windowMs;
+    this.#maxTexts = options.maxTexts;
+  }
+
+  embed(text: string): Promise<Float32Array> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.#pending.get(text);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.#pending.set(text, [{ resolve, reject }]);
+      this.#coalesced++;
+      if (this.#pending.size >= this.#maxTexts) this.flush();
+      else this.#timer ??= setTimeout(() => this.flush(), this.#windowMs);
+    });
+  }
+
+  embedMany(texts: string[]): Promise<Float32Array[]> {
+    return Promise.all(texts.map((t) => this.embed(t)));
+  }
+
+  /** Sends everything queued now. */
+  flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    this.#batches++;
+    const texts = [...batch.keys()];
+    this.#embed(texts).then(
+      (vectors) => texts.forEach((t, i) => batch.get(t)!.forEach((w) => w.resolve(vectors[i]))),
+      (err) => batch.forEach((ws) => ws.forEach((w) => w.reject(err))),
+    );
+  }
+
+  /** Batches sent and texts requested so far: texts / batches is the coalescing factor. */
+  stats(): { batches: number; requests: number } {
+    return { batches: this.#batches, requests: this.#coalesced };
+  }
+}
