@@ -189,9 +189,11 @@ export class SimilarityService {
     if (!this.#embedder || !this.#batcher) {
       throw new FastembedError(this.#initError ?? 'model unavailable', 'ERR_MODEL_UNAVAILABLE');
     }
-    const out: Array<Float32Array | undefined> = this.#cache ? await this.#cache.getMany(texts.map((t) => this.#cache!.key(t))) : new Array(texts.length);
+    const out: Array<Float32Array | undefined> = this.#cache
+      ? await this.#cache.getMany(texts.map((t) => this.#cache!.key(t)))
+      : new Array<undefined>(texts.length).fill(undefined);
     const missing: number[] = [];
-    out.forEach((v, i) => v === undefined && missing.push(i));
+    for (let i = 0; i < out.length; i++) if (out[i] === undefined) missing.push(i);
     if (missing.length > 0) {
       const fresh = await withDeadline(this.#batcher.embedMany(missing.map((i) => texts[i])), this.config.timeout, signal);
       missing.forEach((i, j) => (out[i] = fresh[j]));

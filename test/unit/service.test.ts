@@ -1,0 +1,230 @@
+// SimilarityService end to end on real models: every method, cache (with restart persistence), micro-batching,
+// fallback on forced failures and timeouts, and bad input.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SimilarityService } from '../../src/service.js';
+import { ClosedError } from '../../src/errors.js';
+import { cosineJs } from '../fixtures/reference.js';
+import { makeTinyModelDir, sharedModelDirs, SHARED_DATASETS } from '../fixtures/tiny-bert.js';
+
+const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
+const cacheDir = tmp('fe-svc-cache-');
+// Distinct sentences (STS repeats some), so counts of embedded texts are exact.
+const stsFirstColumn = fs
+  .readFileSync(path.join(SHARED_DATASETS, 'stsbenchmark', 'sts-dev.csv'), 'utf8')
+  .split('\n')
+  .map((l) => l.split('\t')[5])
+  .filter((s): s is string => Boolean(s));
+const sentences = [...new Set(stsFirstColumn)].slice(0, 60);
+
+let tinyDir: string;
+let service: SimilarityService;
+beforeAll(async () => {
+  tinyDir = makeTinyModelDir({ hidden: 32 });
+  service = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
+});
+afterAll(() => service.close());
+
+describe('methods', () => {
+  test('computeEmbedding returns a unit vector of the model dimension', async () => {
+    const v = await service.computeEmbedding('hello world');
+    expect(v.length).toBe(32);
+    expect(cosineJs(v, v)).toBeCloseTo(1, 5);
+  });
+
+  test('computeSimilarity is the cosine of the two embeddings, with method/model/dimension', async () => {
+    const [a, b] = await service.computeBatchEmbeddings([sentences[0], sentences[1]]);
+    const r = await service.computeSimilarity(sentences[0], sentences[1]);
+    expect(r.method).toBe('fastembed_cosine');
+    expect(r.model).toBe('all-MiniLM-L6-v2'); // the configured recipe, applied to the files in modelPath
+    expect(r.dimension).toBe(32);
+    expect(r.similarity).toBeCloseTo(cosineJs(a, b), 5);
+    expect((await service.computeSimilarity('same text', 'same text')).similarity).toBeCloseTo(1, 5);
+  });
+
+  test('findMostSimilar ranks like a brute-force JS ranking, best first; huge k returns all', async () => {
+    const docs = sentences.slice(0, 30);
+    const query = sentences[40];
+    const [q, ...vs] = await service.computeBatchEmbeddings([query, ...docs]);
+    const expected = vs.map((v, i) => ({ i, s: cosineJs(q, v) })).sort((a, b) => b.s - a.s || a.i - b.i);
+    const top = await service.findMostSimilar(query, docs, 5);
+    expect(top.map((m) => m.index)).toEqual(expected.slice(0, 5).map((e) => e.i));
+    top.forEach((m) => {
+      expect(m.text).toBe(docs[m.index]);
+      expect(m.method).toBe('fastembed_cosine');
+      expect(m.similarity).toBeCloseTo(expected.find((e) => e.i === m.index)!.s, 5);
+    });
+    const all = await service.findMostSimilar(query, docs, 1000);
+    expect(all).toHaveLength(30);
+    expect(await service.findMostSimilar(query, [], 5)).toEqual([]);
+  });
+
+  test('computeMultipleSimilarities keeps document order; filterBySimilarity and searchPage agree with it', async () => {
+    const docs = sentences.slice(0, 25);
+    const all = await service.computeMultipleSimilarities(sentences[50], docs);
+    expect(all.map((m) => m.index)).toEqual(docs.map((_, i) => i));
+    const ranked = [...all].sort((a, b) => b.similarity - a.similarity || a.index - b.index);
+    const threshold = ranked[9].similarity;
+    const filtered = await service.filterBySimilarity(sentences[50], docs, threshold);
+    expect(filtered.map((m) => m.index)).toEqual(ranked.filter((m) => m.similarity >= threshold).map((m) => m.index));
+    const page2 = await service.searchPage(sentences[50], docs, 2, 10);
+    expect(page2).toMatchObject({ page: 2, pageSize: 10, total: 25, totalPages: 3 });
+    expect(page2.results.map((m) => m.index)).toEqual(ranked.slice(10, 20).map((m) => m.index));
+    expect((await service.searchPage(sentences[50], docs, 4, 10)).results).toEqual([]);
+  });
+
+  test('bad input: TypeError / RangeError with the argument named', async () => {
+    expect(() => service.computeEmbedding(42 as never)).toThrow(/text must be a string, got number/);
+    expect(() => service.computeSimilarity('a', null as never)).toThrow(/text2 must be a string, got null/);
+    expect(() => service.findMostSimilar('q', ['a', 7] as never, 2)).toThrow(/documents\[1\] must be a string/);
+    for (const k of [0, -1, 1.5, Number.NaN, '3']) {
+      expect(() => service.findMostSimilar('q', ['a'], k as never)).toThrow(RangeError);
+    }
+    expect(() => service.filterBySimilarity('q', ['a'], 2)).toThrow(/threshold must be a number from -1 to 1/);
+    await expect(service.searchPage('q', ['a'], 0)).rejects.toThrow(/page must be a positive integer/);
+  });
+
+  test('an aborted call rejects with AbortError and caches nothing', async () => {
+    const before = service.getStats().cache.size;
+    const ac = new AbortController();
+    ac.abort();
+    await expect(service.computeEmbedding('never embedded text 1', { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(service.getStats().cache.size).toBe(before);
+  });
+});
+
+describe('cache', () => {
+  test('hits and misses are real counts; clearCache empties it', async () => {
+    const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
+    await s.computeEmbedding('cache me');
+    await s.computeEmbedding('cache me');
+    await s.computeBatchEmbeddings(['cache me', 'and me']);
+    const st = s.getStats().cache;
+    expect(st).toMatchObject({ hits: 2, misses: 2, size: 2, enabled: true });
+    expect(st.hitRate).toBeCloseTo(0.5);
+    expect(s.getStats().textsEmbedded).toBe(2);
+    await s.clearCache();
+    expect(s.getStats().cache).toMatchObject({ size: 0, hits: 0, misses: 0 });
+    await s.close();
+  });
+
+  test('the disk cache survives a restart, and keys include the model id', async () => {
+    const diskCachePath = tmp('fe-l2-');
+    const first = await SimilarityService.create({ modelPath: tinyDir, cacheDir, diskCachePath });
+    const v1 = await first.computeEmbedding('persist me');
+    await first.close();
+
+    const second = await SimilarityService.create({ modelPath: tinyDir, cacheDir, diskCachePath });
+    const v2 = await second.computeEmbedding('persist me');
+    expect(Array.from(v2)).toEqual(Array.from(v1));
+    expect(second.getStats()).toMatchObject({ textsEmbedded: 0, cache: { l2Hits: 1, l2: 'disk' } });
+    await second.close();
+
+    // Same files under another recipe (model id): must not see the first model's vectors.
+    const other = await SimilarityService.create({ model: 'bge-small-en-v1.5', modelPath: tinyDir, cacheDir, diskCachePath });
+    await other.computeEmbedding('persist me');
+    expect(other.getStats()).toMatchObject({ textsEmbedded: 1, cache: { l2Hits: 0 } });
+    await other.clearCache();
+    await other.close();
+
+    const third = await SimilarityService.create({ modelPath: tinyDir, cacheDir, diskCachePath });
+    await third.computeEmbedding('persist me');
+    expect(third.getStats()).toMatchObject({ textsEmbedded: 1, cache: { l2Hits: 0 } }); // clearCache emptied L2 too
+    await third.close();
+  });
+
+  test('preload warms the cache', async () => {
+    const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
+    expect(await s.preload(sentences.slice(0, 10))).toBe(10);
+    await s.findMostSimilar(sentences[0], sentences.slice(1, 10), 3);
+    expect(s.getStats().cache.hits).toBe(10);
+    await s.close();
+  });
+});
+
+describe('micro-batching', () => {
+  test('100 concurrent computeEmbedding calls are coalesced into a few batches with correct results', async () => {
+    const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir, enableCache: false, batchWindowMs: 5 });
+    const texts = sentences.slice(0, 50).concat(sentences.slice(0, 50)); // 100 calls, 50 distinct
+    const vectors = await Promise.all(texts.map((t) => s.computeEmbedding(t)));
+    const { microBatches, textsEmbedded } = s.getStats();
+    expect(microBatches.requests).toBe(100);
+    expect(microBatches.batches).toBeLessThanOrEqual(3);
+    expect(textsEmbedded).toBe(50);
+    const direct = await s.computeBatchEmbeddings(texts.slice(0, 5));
+    direct.forEach((v, i) => expect(cosineJs(v, vectors[i])).toBeGreaterThanOrEqual(0.99999));
+    await s.close();
+  });
+});
+
+describe('fallback', () => {
+  test('a model that cannot load leaves the service degraded, answering with Jaccard', async () => {
+    const broken = tmp('fe-broken-');
+    fs.copyFileSync(path.join(tinyDir, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
+    fs.writeFileSync(path.join(broken, 'model.onnx'), 'garbage');
+    const s = await SimilarityService.create({ modelPath: broken, cacheDir });
+    const r = await s.computeSimilarity('the cat sat', 'the cat ran');
+    expect(r).toEqual({ similarity: 0.5, method: 'jaccard_fallback', model: 'jaccard', dimension: 0 });
+    const top = await s.findMostSimilar('the cat', ['a dog', 'the cat', 'cat food'], 2);
+    expect(top.map((m) => [m.index, m.method])).toEqual([[1, 'jaccard_fallback'], [2, 'jaccard_fallback']]);
+    await expect(s.computeEmbedding('x')).rejects.toMatchObject({ code: 'ERR_MODEL_UNAVAILABLE' });
+    const stats = s.getStats();
+    expect(stats).toMatchObject({ status: 'degraded', initialized: false, fallbackCount: 2, errors: 1 });
+    expect(stats.reasons[0]).toMatch(/model unavailable: Loading model .* failed/);
+    await s.close();
+  });
+
+  test('with the fallback disabled, the failure propagates', async () => {
+    const broken = tmp('fe-broken-');
+    fs.copyFileSync(path.join(tinyDir, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
+    fs.writeFileSync(path.join(broken, 'model.onnx'), 'garbage');
+    await expect(SimilarityService.create({ modelPath: broken, cacheDir, fallback: false })).rejects.toThrow(/Loading model/);
+  });
+
+  test('an inference error mid-run falls back, is reported in health, and clears on the next success', async () => {
+    // A model with a 200-token vocabulary: real tokenizer ids above 200 make ORT fail inside Run().
+    const small = makeTinyModelDir({ hidden: 16, vocab: 200 });
+    const s = await SimilarityService.create({ modelPath: small, cacheDir, enableCache: false });
+    const r = await s.computeSimilarity('elephant symphony', 'quantum elephant');
+    expect(r.method).toBe('jaccard_fallback');
+    expect(s.health().status).toBe('degraded');
+    expect(s.health().reasons.join()).toMatch(/last embedding failed: ONNX Runtime failed to run the batch/);
+    const ok = await s.computeSimilarity('', ''); // [CLS][SEP] only: ids 101/102 are inside the vocabulary
+    expect(ok.method).toBe('fastembed_cosine');
+    expect(s.health().status).toBe('healthy');
+    await s.close();
+  });
+
+  test('a timeout answers with the fallback; the late result is still cached whole', async () => {
+    const big = sharedModelDirs()[0];
+    const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: big, cacheDir, timeout: 1 });
+    const docs = sentences.slice(0, 40);
+    const top = await s.findMostSimilar(sentences[45], docs, 3);
+    expect(top.every((m) => m.method === 'jaccard_fallback')).toBe(true);
+    expect(s.getStats().fallbackCount).toBe(1);
+    expect(s.health().reasons.join()).toMatch(/timeout/);
+    await new Promise((r) => setTimeout(r, 3000)); // let the batch finish in the background
+    expect(s.getStats().cache.size).toBe(new Set([sentences[45], ...docs]).size);
+    await s.close();
+  });
+});
+
+describe('lifecycle', () => {
+  test('calls after close() fail clearly; close is idempotent', async () => {
+    const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
+    await s.close();
+    await s.close();
+    await expect(s.computeSimilarity('a', 'b')).rejects.toThrow(ClosedError);
+    await expect(s.computeSimilarity('a', 'b')).rejects.toThrow(/SimilarityService is closed/);
+    expect(s.getStats().status).toBe('closed');
+  });
+
+  test('enabled: false serves Jaccard only', async () => {
+    const s = await SimilarityService.create({ enabled: false, cacheDir });
+    expect((await s.computeSimilarity('a b', 'a')).method).toBe('jaccard_fallback');
+    expect(s.health().reasons[0]).toMatch(/disabled in the configuration/);
+    await s.close();
+  });
+});
