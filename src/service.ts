@@ -3,6 +3,7 @@
 import { binding } from './binding.js';
 import { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
 import { DiskStore } from './cache/disk-store.js';
+import { RedisStore } from './cache/redis-store.js';
 import type { EmbeddingStore } from './cache/store.js';
 import { resolveConfig, type SimilarityConfig } from './config.js';
 import { assertTexts, Embedder } from './embedder.js';
@@ -154,7 +155,13 @@ export class SimilarityService {
         return;
       }
       if (c.enableCache) {
-        const l2 = this.#deps.store ?? (c.diskCachePath ? DiskStore.open(c.diskCachePath) : undefined);
+        const l2 =
+          this.#deps.store ??
+          (c.redisUrl
+            ? new RedisStore(c.redisUrl, { ttlSeconds: Math.ceil(c.cacheTtl / 1000) })
+            : c.diskCachePath
+              ? DiskStore.open(c.diskCachePath)
+              : undefined);
         this.#cache = new EmbeddingCache({ model: this.#embedder.model, maxEntries: c.cacheSize, ttlMs: c.cacheTtl, l2 });
       }
       const embedder = this.#embedder;
@@ -359,13 +366,15 @@ export class SimilarityService {
     const out: string[] = [];
     if (this.#initError) out.push(this.#initError);
     if (this.#lastFailure) out.push(`last embedding failed: ${this.#lastFailure}`);
+    const l2 = this.#cache?.l2Problem();
+    if (l2) out.push(l2);
     return out;
   }
 
   /** healthy / degraded (with reasons) / initializing / closed. */
   health(): { status: ServiceStatus; reasons: string[] } {
     const reasons = this.reasons();
-    const status = this.#status === 'healthy' && this.#lastFailure ? 'degraded' : this.#status;
+    const status = this.#status === 'healthy' && reasons.length > 0 ? 'degraded' : this.#status;
     return { status, reasons };
   }
 

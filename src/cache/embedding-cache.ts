@@ -107,6 +107,12 @@ export class EmbeddingCache {
     };
   }
 
+  /** Why the L2 store is unusable right now, if it is. */
+  l2Problem(): string | undefined {
+    const h = this.#l2?.health?.();
+    return h && !h.connected ? `${this.#l2!.kind} cache unavailable: ${h.error ?? 'disconnected'}` : undefined;
+  }
+
   async close(): Promise<void> {
     await this.#l2?.close();
   }

@@ -10,6 +10,8 @@ export interface EmbeddingStore {
   close(): Promise<void>;
   /** Entries held, when the store can tell cheaply. */
   size(): Promise<number | undefined>;
+  /** Connection state, for stores that have one (a down store makes the service report degraded). */
+  health?(): { connected: boolean; error?: string };
 }
 
 const CHECKSUM_BYTES = 8;

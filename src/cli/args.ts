@@ -1,0 +1,75 @@
+// Shared CLI option parsing: model options, config file, and the service config they make.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { configFromEnv, loadConfigFile, presets, resolveConfig, type SimilarityConfig } from '../config.js';
+
+export const MODEL_OPTIONS = {
+  model: { type: 'string', short: 'm' },
+  'model-path': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'pool-size': { type: 'string' },
+  threads: { type: 'string' },
+  'max-length': { type: 'string' },
+  'batch-size': { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  preset: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const MODEL_HELP = `Model options:
+  -m, --model <id>        registry id or alias (default all-MiniLM-L6-v2; see 'models list')
+      --model-path <dir>  local model directory (model.onnx + tokenizer.json); nothing is downloaded
+      --cache-dir <dir>   model cache (default FASTEMBED_CACHE_DIR or ~/.cache/fastembed-native)
+      --pool-size <n>     ONNX Runtime sessions (default 1)
+      --threads <n>       threads per session (default cores / pool size)
+      --max-length <n>    longest input in tokens
+      --batch-size <n>    texts per inference batch
+  -c, --config <file>     JSON config in the {"fastembed": {...}} format
+      --preset <name>     development | production | highPerformance`;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function intOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got '${value}'`);
+  return n;
+}
+
+/** Config from (lowest first): defaults or preset, config file, FASTEMBED_* env, command-line flags. */
+export function configFromArgs(values: Record<string, string | boolean | undefined>): SimilarityConfig {
+  const preset = values.preset as string | undefined;
+  if (preset !== undefined && !(preset in presets)) {
+    throw new UsageError(`--preset must be one of ${Object.keys(presets).join(', ')}, got '${preset}'`);
+  }
+  let config = preset ? resolveConfig(presets[preset as keyof typeof presets]()) : resolveConfig();
+  if (values.config) config = loadConfigFile(values.config as string, config);
+  config = configFromEnv(process.env, config);
+  const flags: Partial<SimilarityConfig> = {};
+  if (values.model !== undefined) flags.model = values.model as string;
+  if (values['model-path'] !== undefined) flags.modelPath = values['model-path'] as string;
+  if (values['cache-dir'] !== undefined) flags.cacheDir = values['cache-dir'] as string;
+  const ints: Array<[string, keyof SimilarityConfig]> = [
+    ['pool-size', 'poolSize'],
+    ['threads', 'threads'],
+    ['max-length', 'maxLength'],
+    ['batch-size', 'batchSize'],
+  ];
+  for (const [flag, key] of ints) {
+    const v = intOption(values[flag] as string | undefined, flag);
+    if (v !== undefined) (flags as Record<string, number>)[key] = v;
+  }
+  return resolveConfig(flags, config);
+}
