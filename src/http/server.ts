@@ -78,6 +78,8 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
     return503OnClosing: true,
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
+  // JSON only: any other content type is a 415, not a confusing schema error.
+  app.removeContentTypeParser(['text/plain']);
   const metrics = new ServiceMetrics(service);
   const maxInFlight = options.maxInFlight ?? 256;
   let inFlight = 0;
@@ -207,6 +209,11 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
 
   app.addHook('preClose', async () => {
     shuttingDown = true;
+  });
+  // While closing, each finished response also closes its connection, so keep-alive clients cannot hold
+  // the shutdown open until their idle timeout.
+  app.addHook('onSend', async (_req, reply) => {
+    if (shuttingDown) reply.header('connection', 'close');
   });
   return app;
 }

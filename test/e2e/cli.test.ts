@@ -1,0 +1,161 @@
+// The real CLI binary (dist/cli.js, built by the global setup), spawned as a user would run it.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { makeTinyModelDir, sharedModelDirs } from '../fixtures/tiny-bert.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = path.join(root, 'dist', 'cli.js');
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-cli-'));
+let tinyDir: string;
+
+function cli(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, FASTEMBED_CACHE_DIR: cacheDir },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  tinyDir = makeTinyModelDir({ hidden: 16 });
+});
+
+describe('help and usage errors', () => {
+  test('--help lists every command; each command has --help', () => {
+    const r = cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['embed', 'similarity', 'search', 'serve', 'models', 'bench']) {
+      expect(r.stdout).toContain(c);
+      const h = cli([c, '--help']);
+      expect(h.code).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`fastembed-native ${c}`));
+    }
+  });
+
+  test('the file is directly executable (shebang)', () => {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  test.each([
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['search', '--file', 'x'], /--query is required/],
+    [['search', '--query', 'q', '--file', '-', '-k', '0'], /-k must be a positive integer, got '0'/],
+    [['similarity', 'only one'], /similarity takes exactly two texts, got 1/],
+    [['embed', 'x', '--format', 'xml'], /--format must be json, ndjson or npy/],
+    [['embed', 'x', '--bogus'], /Unknown option '--bogus'/],
+    [['embed', 'x', '--pool-size', 'two'], /--pool-size must be an integer, got 'two'/],
+  ])('%j exits 2 with a hint', (args, message) => {
+    const r = cli(args, '');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  test('an unknown model: similarity falls back to Jaccard, embed exits 1 listing the known ids', () => {
+    const r = cli(['similarity', 'a', 'b', '--model', 'nope', '--model-path', tinyDir]);
+    expect(r.code).toBe(0); // the fallback answers…
+    expect(r.stdout).toMatch(/jaccard_fallback/);
+    const e = cli(['embed', 'a', '--model', 'nope']);
+    expect(e.code).toBe(1); // …but embedding has no fallback
+    expect(e.stderr).toMatch(/Unknown model 'nope'. Known models: all-MiniLM-L6-v2/);
+  });
+});
+
+describe('commands', () => {
+  test('embed: arguments → JSON, stdin → NDJSON', () => {
+    const json = cli(['embed', 'hello world', 'second text', '--model-path', tinyDir]);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout);
+    expect(parsed.dim).toBe(16);
+    expect(parsed.embeddings).toHaveLength(2);
+    const nd = cli(['embed', '--format', 'ndjson', '--model-path', tinyDir], 'line one\n\nline two\n');
+    const lines = nd.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.text)).toEqual(['line one', 'line two']);
+    expect(lines[0].embedding).toHaveLength(16);
+  });
+
+  test('embed --format npy writes a valid NumPy file', () => {
+    const out = path.join(cacheDir, 'v.npy');
+    const r = cli(['embed', 'a', 'b', 'c', '--format', 'npy', '--output', out, '--model-path', tinyDir]);
+    expect(r.code).toBe(0);
+    const buf = fs.readFileSync(out);
+    expect(buf.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+    const headerLen = buf.readUInt16LE(8);
+    const header = buf.subarray(10, 10 + headerLen).toString('latin1');
+    expect(header).toMatch(/'descr': '<f4', 'fortran_order': False, 'shape': \(3, 16\)/);
+    expect((10 + headerLen) % 64).toBe(0);
+    expect(buf.length - 10 - headerLen).toBe(3 * 16 * 4);
+  });
+
+  test('similarity and search', () => {
+    const s = cli(['similarity', 'the same', 'the same', '--model-path', tinyDir]);
+    expect(s.code).toBe(0);
+    const [score, method] = s.stdout.trim().split('\t');
+    expect(Number(score)).toBeCloseTo(1, 5);
+    expect(method).toBe('fastembed_cosine');
+    const docs = path.join(cacheDir, 'docs.txt');
+    fs.writeFileSync(docs, 'red apples\ngreen pears\nblue cars\nred cars\n');
+    const r = cli(['search', '--query', 'red cars', '--file', docs, '-k', '2', '--json', '--model-path', tinyDir]);
+    const body = JSON.parse(r.stdout);
+    expect(body.results).toHaveLength(2);
+    expect(body.results[0]).toMatchObject({ text: 'red cars', index: 3 });
+  });
+
+  test('models list and verify', () => {
+    const list = cli(['models', 'list']);
+    expect(list.stdout).toMatch(/^bge-small-zh-v1.5\t512\tcls/m);
+    const verify = cli(['models', 'verify', 'all-MiniLM-L6-v2', '--model-path', sharedModelDirs()[0]]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^model\.onnx\t90325824\t4fc2dc694fa389d6414da87d1b5178151b3b434de30392b1581dc614183fe5e2$/m);
+    expect(verify.stdout).toMatch(/^ok\tall-MiniLM-L6-v2\tdim 384/m);
+    const wrong = cli(['models', 'verify', 'bge-base-en-v1.5', '--model-path', sharedModelDirs()[0]]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/failed verification:\n\s+dimension 384, the registry says 768/);
+  });
+
+  test('bench prints one JSON line of measurements', () => {
+    const r = cli(['bench', '--texts', '20', '--model-path', tinyDir]);
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.stdout);
+    expect(m.texts).toBe(20);
+    for (const k of ['load_ms', 'docs_per_s', 'query_p50_ms', 'query_p99_ms']) expect(m[k]).toBeGreaterThan(0);
+  });
+
+  test('serve: answers on its port, then exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--host', '127.0.0.1', '--model-path', tinyDir], {
+      env: { ...process.env, FASTEMBED_CACHE_DIR: cacheDir, LOG_LEVEL: 'info' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listen line in: ${out}`)), 20_000);
+      child.stdout.on('data', () => {
+        const m = /"msg":"ready"/.test(out) && /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    const health = await (await fetch(`${url}/health`)).json();
+    expect(health.status).toBe('healthy');
+    const r = await fetch(`${url}/api/similarity/compute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text1: 'a', text2: 'b' }),
+    });
+    expect(r.status).toBe(200);
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    // JSON logs with the seed's fields
+    const line = out.split('\n').find((l) => l.includes('"method":"compute"'));
+    expect(JSON.parse(line!)).toMatchObject({ component: 'similarity_api', method: 'compute', text1_length: 1, text2_length: 1 });
+    expect(out).toMatch(/"signal":"SIGTERM"/);
+  });
+});

@@ -1,0 +1,213 @@
+// The real HTTP server on an ephemeral loopback port, hit with real requests (fetch).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildServer } from '../../src/http/server.js';
+import { SimilarityService } from '../../src/service.js';
+import { cosineJs } from '../fixtures/reference.js';
+import { makeTinyModelDir, sharedModelDirs } from '../fixtures/tiny-bert.js';
+
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-http-'));
+let tinyDir: string;
+let service: SimilarityService;
+let app: FastifyInstance;
+let base: string;
+
+async function start(s: SimilarityService, opts: Parameters<typeof buildServer>[1] = {}) {
+  const a = await buildServer(s, { logger: false, ...opts });
+  const address = await a.listen({ port: 0, host: '127.0.0.1' });
+  return { app: a, base: address };
+}
+
+const post = (url: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+beforeAll(async () => {
+  tinyDir = makeTinyModelDir({ hidden: 32 });
+  service = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
+  ({ app, base } = await start(service));
+});
+afterAll(async () => {
+  await app.close();
+  await service.close();
+});
+
+describe('routes', () => {
+  test('POST /api/similarity/compute', async () => {
+    const res = await post(`${base}/api/similarity/compute`, { text1: 'a cat', text2: 'a kitten' });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ text1: 'a cat', text2: 'a kitten', method: 'fastembed_cosine', model: 'all-MiniLM-L6-v2', dimension: 32 });
+    expect(new Date(body.timestamp).getTime()).toBeGreaterThan(0);
+    expect(body.similarity).toBeCloseTo((await service.computeSimilarity('a cat', 'a kitten')).similarity, 5);
+  });
+
+  test('POST /api/similarity/search defaults top_k to 5 and ranks best first', async () => {
+    const documents = Array.from({ length: 8 }, (_, i) => `document number ${i} about topic ${i % 3}`);
+    const res = await post(`${base}/api/similarity/search`, { query: 'topic 1', documents });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.query).toBe('topic 1');
+    expect(body.results).toHaveLength(5);
+    const direct = await service.findMostSimilar('topic 1', documents, 5);
+    expect(body.results.map((r: { index: number }) => r.index)).toEqual(direct.map((r) => r.index));
+    const two = await (await post(`${base}/api/similarity/search`, { query: 'q', documents, top_k: 2 })).json();
+    expect(two.results).toHaveLength(2);
+  });
+
+  test('POST /api/embeddings as floats and as base64 float32', async () => {
+    const floats = await (await post(`${base}/api/embeddings`, { texts: ['one', 'two'] })).json();
+    expect(floats).toMatchObject({ model: 'all-MiniLM-L6-v2', dim: 32, encoding: 'float' });
+    expect(floats.embeddings).toHaveLength(2);
+    expect(floats.embeddings[0]).toHaveLength(32);
+    const b64 = await (await post(`${base}/api/embeddings`, { texts: ['one', 'two'], encoding: 'base64' })).json();
+    const buf = Buffer.from(b64.embeddings[1], 'base64');
+    const decoded = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+    expect(cosineJs(decoded, floats.embeddings[1])).toBeGreaterThan(0.999999);
+    expect((await (await post(`${base}/api/embeddings`, { texts: [] })).json()).embeddings).toEqual([]);
+  });
+
+  test('GET /api/similarity/stats, /health, /ready, /openapi.json', async () => {
+    const stats = await (await fetch(`${base}/api/similarity/stats`)).json();
+    expect(stats).toMatchObject({ status: 'healthy', initialized: true, dimension: 32, poolSize: 1 });
+    expect(stats.requests).toBeGreaterThan(0);
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'healthy', reasons: [], model: 'all-MiniLM-L6-v2', dimension: 32 });
+    const ready = await fetch(`${base}/ready`);
+    expect(ready.status).toBe(200);
+    const doc = await (await fetch(`${base}/openapi.json`)).json();
+    expect(doc.openapi).toBe('3.0.3');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/similarity/compute', '/api/similarity/search', '/api/embeddings', '/health']));
+    expect(doc.paths['/api/similarity/search'].post.requestBody.content['application/json'].schema.required).toEqual(['query', 'documents']);
+  });
+
+  test('GET /metrics is Prometheus text with the seed metric names', async () => {
+    await post(`${base}/api/similarity/compute`, { text1: 'x', text2: 'y' });
+    const res = await fetch(`${base}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    for (const line of text.split('\n')) {
+      if (line === '' || line.startsWith('#')) continue;
+      expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.eE+-]+|NaN|[+-]Inf$/);
+    }
+    expect(text).toMatch(/fastembed_requests_total\{method="compute",status="200"\} [1-9]/);
+    expect(text).toMatch(/fastembed_request_duration_seconds_bucket\{le="0.005",method="compute"\}/);
+    expect(text).toMatch(/^fastembed_cache_size [0-9]+$/m);
+    expect(text).toMatch(/^fastembed_model_pool_size 1$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes [0-9]+/m);
+  });
+});
+
+describe('bad requests get 4xx with a message, never 500', () => {
+  test.each([
+    ['malformed JSON', '{"text1": "a",', 400, /JSON/i],
+    ['missing field', { text1: 'a' }, 400, /must have required property 'text2'/],
+    ['wrong type', { text1: 'a', text2: 5 }, 400, /text2 must be string/],
+    ['null', { text1: null, text2: 'b' }, 400, /text1 must be string/],
+    ['extra property', { text1: 'a', text2: 'b', text3: 'c' }, 400, /must NOT have additional properties/],
+    ['array body', ['a', 'b'], 400, /must be object/],
+  ])('compute: %s', async (_name, body, status, message) => {
+    const res = await post(`${base}/api/similarity/compute`, body);
+    expect(res.status).toBe(status);
+    expect((await res.json()).message).toMatch(message);
+  });
+
+  test.each([
+    [{ query: 'q', documents: ['a'], top_k: 0 }, /top_k must be >= 1/],
+    [{ query: 'q', documents: ['a'], top_k: 1.5 }, /top_k must be integer/],
+    [{ query: 'q', documents: ['a'], top_k: '3' }, /top_k must be integer/],
+    [{ query: 'q', documents: ['a', 7] }, /documents\/1 must be string/],
+    [{ query: 'q', documents: [['nested']] }, /documents\/0 must be string/],
+    [{ documents: ['a'] }, /must have required property 'query'/],
+  ])('search: %j', async (body, message) => {
+    const res = await post(`${base}/api/similarity/search`, body);
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toMatch(message);
+  });
+
+  test('wrong content type → 415, unknown route → 404, wrong method → 405 with Allow', async () => {
+    const r415 = await post(`${base}/api/similarity/compute`, 'text1=a', { 'content-type': 'text/plain' });
+    expect(r415.status).toBe(415);
+    const r404 = await fetch(`${base}/api/nope`);
+    expect(r404.status).toBe(404);
+    expect((await r404.json()).message).toMatch(/No route GET \/api\/nope/);
+    const r405 = await fetch(`${base}/api/similarity/compute`);
+    expect(r405.status).toBe(405);
+    expect(r405.headers.get('allow')).toBe('POST');
+  });
+
+  test('oversized body → 413', async () => {
+    const small = await start(service, { bodyLimit: 1024 });
+    const res = await post(`${small.base}/api/similarity/compute`, { text1: 'x'.repeat(2000), text2: 'y' });
+    expect(res.status).toBe(413);
+    await small.app.close();
+  });
+});
+
+describe('health and lifecycle', () => {
+  test('a model that cannot load: /health degraded with the reason, answers come from the fallback', async () => {
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-broken-'));
+    fs.copyFileSync(path.join(tinyDir, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
+    fs.writeFileSync(path.join(broken, 'model.onnx'), 'not a model');
+    const s = await SimilarityService.create({ modelPath: broken, cacheDir });
+    const srv = await start(s);
+    const health = await fetch(`${srv.base}/health`);
+    expect(health.status).toBe(200);
+    const body = await health.json();
+    expect(body.status).toBe('degraded');
+    expect(body.reasons[0]).toMatch(/model unavailable/);
+    const r = await (await post(`${srv.base}/api/similarity/compute`, { text1: 'a b', text2: 'a' })).json();
+    expect(r).toMatchObject({ method: 'jaccard_fallback', similarity: 0.5 });
+    await srv.app.close();
+    await s.close();
+  });
+
+  test('before the model loads: /health and /ready say initializing with 503', async () => {
+    const s = new SimilarityService({ modelPath: tinyDir, cacheDir });
+    const srv = await start(s);
+    expect((await fetch(`${srv.base}/health`)).status).toBe(503);
+    const ready = await fetch(`${srv.base}/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ ready: false, status: 'initializing' });
+    await s.initialize();
+    expect((await fetch(`${srv.base}/ready`)).status).toBe(200);
+    await srv.app.close();
+    await s.close();
+  });
+
+  test('backpressure: past maxInFlight, 503 with Retry-After', async () => {
+    const big = sharedModelDirs()[0];
+    const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: big, cacheDir, enableCache: false });
+    const srv = await start(s, { maxInFlight: 1 });
+    // The first request (200 documents through the full-size model) holds the only slot for a while.
+    const documents = Array.from({ length: 200 }, (_, i) => `a somewhat longer document number ${i} with several words in it`);
+    const first = post(`${srv.base}/api/similarity/search`, { query: 'q', documents });
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await post(`${srv.base}/api/similarity/compute`, { text1: 'c', text2: 'd' });
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).toBe('1');
+    expect((await second.json()).message).toMatch(/Too many requests in flight \(1\)/);
+    expect((await first).status).toBe(200);
+    await srv.app.close();
+    await s.close();
+  });
+
+  test('graceful close: in-flight requests finish, then new connections are refused', async () => {
+    const big = sharedModelDirs()[0];
+    const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: big, cacheDir, enableCache: false });
+    const srv = await start(s);
+    const documents = Array.from({ length: 200 }, (_, i) => `a somewhat longer document number ${i} with several words in it`);
+    const inFlight = post(`${srv.base}/api/similarity/search`, { query: 'q', documents, top_k: 3 });
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = srv.app.close();
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect((await res.json()).results).toHaveLength(3);
+    await closing;
+    await expect(fetch(`${srv.base}/health`)).rejects.toThrow();
+    await s.close();
+  });
+});

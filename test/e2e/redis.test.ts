@@ -1,0 +1,82 @@
+// Replicas sharing a real Redis as their L2 cache, over HTTP; Redis dying and coming back mid-run.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildServer } from '../../src/http/server.js';
+import { SimilarityService } from '../../src/service.js';
+import { freePort, redisAvailable, RedisServer } from '../fixtures/redis-server.js';
+import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
+
+const haveRedis = redisAvailable();
+if (!haveRedis && process.env.CI) throw new Error('redis-server is not installed; .ci/run installs it (apt-get install redis-server)');
+
+const post = (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(!haveRedis)('Redis-backed L2 cache (skipped: redis-server not installed)', () => {
+  let redis: RedisServer;
+  let tinyDir: string;
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-redis-'));
+  beforeAll(async () => {
+    redis = new RedisServer(await freePort());
+    await redis.start();
+    tinyDir = makeTinyModelDir({ hidden: 32 });
+  });
+  afterAll(() => redis.stop());
+
+  test('two replicas behind a load balancer share embeddings through Redis', async () => {
+    const replicas = await Promise.all(
+      [0, 1].map(async () => {
+        const service = await SimilarityService.create({ modelPath: tinyDir, cacheDir, redisUrl: redis.url });
+        const app = await buildServer(service, { logger: false });
+        return { service, app, base: await app.listen({ port: 0, host: '127.0.0.1' }) };
+      }),
+    );
+    await waitFor(() => replicas.every((r) => r.service.health().status === 'healthy'));
+    const a = await (await post(`${replicas[0].base}/api/embeddings`, { texts: ['shared text one', 'shared text two'] })).json();
+    const b = await (await post(`${replicas[1].base}/api/embeddings`, { texts: ['shared text one', 'shared text two'] })).json();
+    expect(b.embeddings).toEqual(a.embeddings);
+    const stats1 = await (await fetch(`${replicas[1].base}/api/similarity/stats`)).json();
+    expect(stats1).toMatchObject({ textsEmbedded: 0, cache: { l2: 'redis', l2Hits: 2 } });
+    for (const r of replicas) {
+      await r.app.close();
+      await r.service.close();
+    }
+  });
+
+  test('Redis dying mid-run: answers keep coming (cache misses), /health degraded, then recovery on reconnect', async () => {
+    const service = await SimilarityService.create({ modelPath: tinyDir, cacheDir, redisUrl: redis.url, cacheSize: 0 });
+    const app = await buildServer(service, { logger: false });
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    await waitFor(() => service.health().status === 'healthy');
+    await post(`${base}/api/similarity/compute`, { text1: 'before the outage', text2: 'x' });
+
+    await redis.stop();
+    await waitFor(() => service.health().status === 'degraded');
+    const during = await post(`${base}/api/similarity/compute`, { text1: 'during the outage', text2: 'x' });
+    expect(during.status).toBe(200);
+    expect((await during.json()).method).toBe('fastembed_cosine');
+    const health = await (await fetch(`${base}/health`)).json();
+    expect(health.status).toBe('degraded');
+    expect(health.reasons.join()).toMatch(/redis cache unavailable/);
+    expect(service.getStats().cache.l2Errors).toBeGreaterThan(0);
+
+    await redis.start(); // an empty Redis comes back on the same port
+    await waitFor(() => service.health().status === 'healthy');
+    await post(`${base}/api/similarity/compute`, { text1: 'after the outage', text2: 'x' });
+    const hitsBefore = service.getStats().cache.l2Hits;
+    await post(`${base}/api/similarity/compute`, { text1: 'after the outage', text2: 'x' });
+    expect(service.getStats().cache.l2Hits).toBe(hitsBefore + 2); // written after recovery, read back from Redis
+    await app.close();
+    await service.close();
+  });
+});
