@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# Build stage: compiler, cmake and the ONNX Runtime headers live here only.
+FROM node:20-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends cmake g++ make && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+COPY scripts ./scripts
+COPY native ./native
+COPY CMakeLists.txt binding.gyp tsup.config.ts tsconfig.json ./
+COPY src ./src
+RUN npm ci && \
+    cp node_modules/onnxruntime-node/bin/napi-v6/linux/$(node -p process.arch)/libonnxruntime.so.1 build/Release/ && \
+    npm prune --omit=dev --ignore-scripts && \
+    rm -rf deps build/CMakeFiles
+
+# Runtime stage: Node, the built addon with libonnxruntime beside it, production dependencies. No compiler.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 FASTEMBED_CACHE_DIR=/models LOG_LEVEL=info
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+COPY --from=build --chown=node:node /app/build/Release/fastembed_native.node /app/build/Release/libonnxruntime.so.1 ./build/Release/
+RUN mkdir -p /models && chown node:node /models
+USER node
+VOLUME ["/models"]
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/cli.js", "serve"]
