@@ -22,3 +22,5 @@ export { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
 export { DiskStore } from './cache/disk-store.js';
 export type { EmbeddingStore } from './cache/store.js';
 export { MicroBatcher } from './micro-batcher.js';
+export { buildServer, closeOnSignals, DEFAULT_PORT, type ServerOptions } from './http/server.js';
+export { planBatches, type BatchPlanOptions } from './batching.js';

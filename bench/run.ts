@@ -1,0 +1,169 @@
+// npm run bench: every system in its own process, same model files, same texts; a table, ratios to the best peer,
+// the compute ceiling, and bench/results/latest.json. `--smoke` runs a small version (CI).
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Embedder, planBatches } from 'fastembed-native';
+import { batchFlops, bertShape, sgemmGflops } from './ceiling.js';
+import { topkBench } from './topk.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url)); // bench/dist
+const benchDir = path.resolve(here, '..');
+const root = path.resolve(benchDir, '..');
+const smoke = process.argv.includes('--smoke');
+const shared = process.env.FASTEMBED_SHARED ?? path.resolve(root, '../shared');
+const modelDir = path.join(shared, 'models', 'minilm-l6-shape');
+
+const OURS = ['fastembed-native', 'fastembed-native-pool2'];
+const PEERS = ['ort-by-hand', 'fastembed-js', 'transformers.js'];
+
+function ensureCorpus(): void {
+  if (!fs.existsSync(path.join(benchDir, 'corpora', 'prose-1000.jsonl'))) {
+    execFileSync(process.execPath, [path.join(benchDir, 'make-corpus.mjs')], { stdio: 'inherit' });
+  }
+}
+
+/** Peers are installed into bench/peers/node_modules on demand (pinned in bench/peers/package.json), never by npm ci. */
+function ensurePeers(): void {
+  const peers = path.join(benchDir, 'peers');
+  if (fs.existsSync(path.join(peers, 'node_modules', 'fastembed')) && fs.existsSync(path.join(peers, 'node_modules', '@huggingface', 'transformers'))) return;
+  console.error('bench: installing peer libraries into bench/peers/node_modules (npm install --ignore-scripts)…');
+  const r = spawnSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: peers, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('installing the benchmark peers failed');
+}
+
+/** transformers.js wants <root>/<name>/onnx/model.onnx: a folder of links to the same files. */
+function hfLayout(): { hfRoot: string; hfName: string } {
+  const hfRoot = path.join(benchDir, '.cache', 'hf');
+  const dir = path.join(hfRoot, 'minilm-l6-shape');
+  fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+  const link = (from: string, to: string) => {
+    if (!fs.existsSync(to)) fs.symlinkSync(from, to);
+  };
+  link(path.join(modelDir, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json', 'special_tokens_map.json']) link(path.join(modelDir, f), path.join(dir, f));
+  return { hfRoot, hfName: 'minilm-l6-shape' };
+}
+
+interface Row {
+  system: string;
+  docs_per_s?: number;
+  tokens_per_s?: number;
+  p50_ms?: number;
+  p99_ms?: number;
+  cold_start_ms?: number;
+  bulk_peak_rss_mb?: number;
+  load_ms?: number;
+  error?: string;
+}
+
+function child(system: string, scenario: string, opts: object): Record<string, number | string> {
+  const r = spawnSync(process.execPath, [path.join(here, 'child.js'), system, scenario, JSON.stringify(opts)], {
+    encoding: 'utf8',
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+    timeout: 15 * 60_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last);
+  } catch {
+    return { error: `exit ${r.status}: ${r.stderr.slice(-500)}` };
+  }
+}
+
+const fmt = (v: number | undefined, digits = 1) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+
+async function main(): Promise<void> {
+  ensureCorpus();
+  ensurePeers();
+  const n = smoke ? 40 : 1000;
+  const queryCount = smoke ? 20 : 200;
+  const opts = {
+    modelDir,
+    ...hfLayout(),
+    corpus: path.join(benchDir, 'corpora', 'prose-1000.jsonl'),
+    queries: path.join(benchDir, 'corpora', 'queries.jsonl'),
+    n,
+    queryCount,
+  };
+  const texts = fs.readFileSync(opts.corpus, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string).slice(0, n);
+
+  // Token counts (our tokenizer, max 256) for tokens/s and the FLOP count of our own batch plan.
+  const counter = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: modelDir, cacheDir: path.join(benchDir, '.cache') });
+  const lengths = await counter.countTokens(texts);
+  await counter.close();
+  const tokens = lengths.reduce((a, b) => a + b, 0);
+  const shape = bertShape(modelDir);
+  const plan = planBatches(lengths.map((length) => ({ ids: [], length })), { batchSize: 32, tokenBudget: 2048 });
+  const flops = plan.reduce((sum: number, rows: number[]) => sum + batchFlops(shape, rows.length, Math.max(...rows.map((r) => lengths[r]))), 0);
+
+  const rows: Row[] = [];
+  for (const system of [...OURS, ...PEERS]) {
+    process.stderr.write(`bench: ${system}…\n`);
+    const bulk = child(system, 'bulk', opts);
+    const query = child(system, 'query', opts);
+    const cold = child(system, 'cold', opts);
+    const error = [bulk.error, query.error, cold.error].filter(Boolean).join(' | ') || undefined;
+    rows.push({
+      system,
+      docs_per_s: bulk.docs_per_s as number,
+      tokens_per_s: typeof bulk.seconds === 'number' ? tokens / (bulk.seconds as number) : undefined,
+      p50_ms: query.p50_ms as number,
+      p99_ms: query.p99_ms as number,
+      cold_start_ms: cold.cold_start_ms as number,
+      bulk_peak_rss_mb: bulk.peak_rss_mb as number,
+      load_ms: bulk.load_ms as number,
+      error,
+    });
+  }
+
+  const bestPeer = Math.max(...rows.filter((r) => PEERS.includes(r.system) && r.docs_per_s).map((r) => r.docs_per_s!));
+  const bestPeerP50 = Math.min(...rows.filter((r) => PEERS.includes(r.system) && r.p50_ms).map((r) => r.p50_ms!));
+  const gflops = await sgemmGflops(path.join(root, 'package.json'), os.availableParallelism());
+  const ours = rows.find((r) => r.system === 'fastembed-native')!;
+  const achieved = ours.docs_per_s ? flops / (n / ours.docs_per_s) / 1e9 : NaN;
+  const topk = smoke ? await topkBench([10_000], 20) : await topkBench([10_000, 100_000], 50);
+
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines: string[] = [];
+  lines.push(`Machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+  lines.push(`Workload: ${n} texts, ${tokens} tokens (max 256/text), model minilm-l6-shape (all-MiniLM-L6-v2 shape, fp32)${smoke ? ' — SMOKE RUN' : ''}`);
+  lines.push('');
+  lines.push('| system | docs/s | tokens/s | × best peer | query p50 ms | query p99 ms | cold start ms | bulk peak RSS MB |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const ratio = r.docs_per_s && bestPeer > 0 ? `${(r.docs_per_s / bestPeer).toFixed(2)}×` : '–';
+    lines.push(
+      `| ${r.system} | ${fmt(r.docs_per_s)} | ${fmt(r.tokens_per_s, 0)} | ${ratio} | ${fmt(r.p50_ms, 2)} | ${fmt(r.p99_ms, 2)} | ${fmt(r.cold_start_ms, 0)} | ${fmt(r.bulk_peak_rss_mb, 0)} |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    `Compute ceiling: our batch plan costs ${(flops / 1e9).toFixed(0)} GFLOP (padding included); fastembed-native ran it at ${fmt(achieved)} GFLOP/s, ` +
+      `against ${fmt(gflops)} GFLOP/s measured for a large sgemm in ONNX Runtime on this machine (${fmt((100 * achieved) / gflops, 0)}% of it).`,
+  );
+  lines.push(`Single-query p50 vs best peer: ${fmt(ours.p50_ms, 2)} ms vs ${fmt(bestPeerP50, 2)} ms.`);
+  lines.push('');
+  lines.push('| findMostSimilar (k=10, dim 384) | native top-k ms | plain JS loop ms | speed-up |');
+  lines.push('|---|---|---|---|');
+  for (const t of topk) lines.push(`| ${t.rows.toLocaleString('en')} vectors | ${fmt(t.nativeMs, 2)} | ${fmt(t.jsMs, 2)} | ${fmt(t.jsMs / t.nativeMs)}× |`);
+  const errors = rows.filter((r) => r.error);
+  for (const r of errors) lines.push(`\n${r.system} failed: ${r.error}`);
+  const table = lines.join('\n');
+  console.log(table);
+  const out = path.join(benchDir, 'results');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(
+    path.join(out, smoke ? 'smoke.json' : 'latest.json'),
+    JSON.stringify({ date: new Date().toISOString(), machine: { cpu, cores: os.availableParallelism() }, n, tokens, flops, sgemm_gflops: gflops, rows, topk }, null, 2),
+  );
+  if (rows.find((r) => OURS.includes(r.system) && r.error)) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
