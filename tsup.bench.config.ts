@@ -7,5 +7,5 @@ export default defineConfig({
   format: ['esm'],
   target: 'node20',
   clean: true,
-  external: ['fastembed-native', 'onnxruntime-node', 'tokenizers', 'autocannon'],
+  external: ['fastembed-native', 'fastembed-native/server', 'onnxruntime-node', 'tokenizers', 'autocannon'],
 });

@@ -1,17 +1,18 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-// The library as ESM + CJS with types for both (import.meta.url is shimmed in CJS), and the CLI as one ESM file.
+// The library as ESM + CJS with types for both (import.meta.url is shimmed in CJS): the main entry, /server (the
+// Fastify service) and /stores (LMDB and Redis caches). ESM is code-split so lmdb/ioredis load only when a store is
+// configured; the CLI is one ESM file.
+const lib: Options = {
+  entry: { index: 'src/index.ts', server: 'src/http/server.ts', stores: 'src/stores.ts' },
+  sourcemap: true,
+  shims: true,
+  target: 'node20',
+};
+
 export default defineConfig([
-  {
-    entry: { index: 'src/index.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    shims: true,
-    target: 'node20',
-    splitting: false,
-  },
+  { ...lib, format: ['esm'], splitting: true, dts: true },
+  { ...lib, format: ['cjs'], splitting: false, dts: true },
   {
     entry: { cli: 'src/cli/main.ts' },
     format: ['esm'],

@@ -33,14 +33,15 @@ const readJsonl = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').m
 async function load(system: string, o: Opts): Promise<System> {
   switch (system) {
     case 'fastembed-native':
-    case 'fastembed-native-pool2': {
+    case 'fastembed-native-pool2':
+    case 'fastembed-native-int8': {
       const { Embedder } = await import('fastembed-native');
-      const pool2 = system.endsWith('pool2');
       const e = await Embedder.create({
         model: 'all-MiniLM-L6-v2',
         modelPath: o.modelDir,
         cacheDir: path.join(here, '..', '.cache'),
-        ...(pool2 ? { poolSize: 2, threads: 1 } : {}),
+        ...(system.endsWith('pool2') ? { poolSize: 2, threads: 1 } : {}),
+        ...(system.endsWith('int8') ? { quantize: 'int8' } : {}),
       });
       return { embed: async (t) => void (await e.embedMatrix(t)), close: () => e.close() };
     }

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { SimilarityService, buildServer } from 'fastembed-native';
+import { SimilarityService } from 'fastembed-native';
+import { buildServer } from 'fastembed-native/server';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');

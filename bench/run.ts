@@ -16,7 +16,7 @@ const smoke = process.argv.includes('--smoke');
 const shared = process.env.FASTEMBED_SHARED ?? path.resolve(root, '../shared');
 const modelDir = path.join(shared, 'models', 'minilm-l6-shape');
 
-const OURS = ['fastembed-native', 'fastembed-native-pool2'];
+const OURS = ['fastembed-native', 'fastembed-native-pool2', 'fastembed-native-int8'];
 const PEERS = ['ort-by-hand', 'fastembed-js', 'transformers.js'];
 
 function ensureCorpus(): void {

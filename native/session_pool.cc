@@ -1,6 +1,9 @@
 #include "session_pool.h"
 
 #include <sys/stat.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -169,9 +172,14 @@ void SessionPool::Close() {
   std::unique_lock<std::mutex> lock(mutex_);
   closed_ = true;
   cv_.wait(lock, [this] { return pending_jobs_ == 0 && free_.size() == sessions_.size(); });
+  const bool had_sessions = !sessions_.empty();
   sessions_.clear();  // releases every OrtSession now, not at GC time
   free_.clear();
   cv_.notify_all();
+#if defined(__GLIBC__)
+  // A model's weights are large blocks; hand the freed pages back to the OS so RSS falls after close().
+  if (had_sessions) malloc_trim(0);
+#endif
 }
 
 bool SessionPool::closed() const {

@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
 import { buildBatch, planBatches } from './batching.js';
-import { ClosedError } from './errors.js';
+import { ClosedError, FastembedError } from './errors.js';
 import { checkModelDir, defaultCacheDir, ensureModelDir } from './models/loader.js';
+import { quantizeInt8 } from './models/quantize.js';
 import { getModelSpec, type ModelSpec } from './models/registry.js';
 import { TextTokenizer, type TokenizedText } from './tokenizer.js';
 
@@ -36,10 +37,18 @@ export interface EmbedderOptions {
   normalize?: boolean;
   queryPrefix?: string;
   passagePrefix?: string;
-  /** Save the optimised ORT graph in cacheDir to start faster next time (default true). */
+  /**
+   * Save ONNX Runtime's optimised graph in cacheDir/optimized and start from it next time (default false: for the
+   * models measured here, loading the saved graph was no faster than optimising again; see BENCHMARKS.md).
+   */
   cacheOptimizedModel?: boolean;
   /** Hub base URL for downloads (default HF_ENDPOINT or the Hugging Face hub). */
   hubEndpoint?: string;
+  /**
+   * 'int8': run a dynamically quantised copy of the model (weights int8 per column, made once and kept in
+   * cacheDir/quantized). Faster on CPUs with fast integer dot products; a little less exact (see BENCHMARKS.md).
+   */
+  quantize?: 'none' | 'int8';
 }
 
 export interface EmbedOptions {
@@ -128,6 +137,9 @@ export class Embedder {
     positiveInt(options.tokenBudget, 'tokenBudget', 1 << 22);
     positiveInt(options.poolSize, 'poolSize', 64);
     positiveInt(options.threads, 'threads', 256);
+    if (options.quantize !== undefined && options.quantize !== 'none' && options.quantize !== 'int8') {
+      throw new RangeError(`quantize must be 'none' or 'int8', got ${String(options.quantize)}`);
+    }
     if (options.pooling !== undefined && options.pooling !== 'mean' && options.pooling !== 'cls') {
       throw new RangeError(`pooling must be 'mean' or 'cls', got ${String(options.pooling)}`);
     }
@@ -142,7 +154,8 @@ export class Embedder {
     } else {
       dir = await ensureModelDir(spec!, { cacheDir, showProgress: options.showProgress, endpoint: options.hubEndpoint });
     }
-    const modelFile = checkModelDir(dir);
+    const sourceModel = checkModelDir(dir);
+    const modelFile = options.quantize === 'int8' ? await quantizedModel(cacheDir, sourceModel) : sourceModel;
     const recipe: Recipe = {
       id: spec?.id ?? path.basename(dir),
       pooling: options.pooling ?? spec?.pooling ?? 'mean',
@@ -155,7 +168,7 @@ export class Embedder {
     const runtime = loadOnnxRuntime(options.onnxRuntimePath);
     const tokenizer = TextTokenizer.load(dir, recipe.maxLength);
     const optimizedModelPath =
-      options.cacheOptimizedModel === false ? undefined : optimizedGraphPath(cacheDir, modelFile, runtime.version);
+      options.cacheOptimizedModel === true ? optimizedGraphPath(cacheDir, modelFile, runtime.version) : undefined;
     const native = await binding().createModel(modelFile, {
       poolSize: options.poolSize ?? 1,
       intraOpThreads: options.threads ?? 0,
@@ -285,6 +298,23 @@ export class Embedder {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The int8 copy of `modelFile`, made on first use and written atomically into cacheDir/quantized. */
+async function quantizedModel(cacheDir: string, modelFile: string): Promise<string> {
+  const st = fs.statSync(modelFile);
+  const key = createHash('sha256').update([path.resolve(modelFile), st.size, st.mtimeMs, 'int8-v1'].join('\0')).digest('hex').slice(0, 24);
+  const out = path.join(cacheDir, 'quantized', `${key}.onnx`);
+  if (fs.existsSync(out)) return out;
+  await fs.promises.mkdir(path.dirname(out), { recursive: true });
+  const { bytes, report } = quantizeInt8(await fs.promises.readFile(modelFile));
+  if (report.quantized === 0) {
+    throw new FastembedError(`quantize: 'int8' found no MatMul with constant weights in ${modelFile}; use the model as is`, 'ERR_QUANTIZE');
+  }
+  const tmp = `${out}.tmp-${process.pid}`;
+  await fs.promises.writeFile(tmp, bytes);
+  await fs.promises.rename(tmp, out);
+  return out;
 }
 
 /**

@@ -19,8 +19,6 @@ export {
 export { DEFAULT_CONFIG, presets, resolveConfig, loadConfigFile, configFromEnv, ConfigError, type SimilarityConfig, type PresetName } from './config.js';
 export { JaccardFallback } from './fallback.js';
 export { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
-export { DiskStore } from './cache/disk-store.js';
 export type { EmbeddingStore } from './cache/store.js';
 export { MicroBatcher } from './micro-batcher.js';
-export { buildServer, closeOnSignals, DEFAULT_PORT, type ServerOptions } from './http/server.js';
 export { planBatches, type BatchPlanOptions } from './batching.js';

@@ -2,8 +2,6 @@
 // SIMD kernels, and the Jaccard fallback when the model is unavailable, fails or is too slow.
 import { binding } from './binding.js';
 import { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
-import { DiskStore } from './cache/disk-store.js';
-import { RedisStore } from './cache/redis-store.js';
 import type { EmbeddingStore } from './cache/store.js';
 import { resolveConfig, type SimilarityConfig } from './config.js';
 import { assertTexts, Embedder } from './embedder.js';
@@ -102,6 +100,7 @@ export class SimilarityService {
   #status: ServiceStatus = 'initializing';
   #initError: string | undefined;
   #lastFailure: string | undefined;
+  #storeError: string | undefined;
   readonly #started = Date.now();
   readonly #latency = new LatencyTracker();
   readonly #byMethod: Record<string, number> = {};
@@ -155,13 +154,7 @@ export class SimilarityService {
         return;
       }
       if (c.enableCache) {
-        const l2 =
-          this.#deps.store ??
-          (c.redisUrl
-            ? new RedisStore(c.redisUrl, { ttlSeconds: Math.ceil(c.cacheTtl / 1000) })
-            : c.diskCachePath
-              ? DiskStore.open(c.diskCachePath)
-              : undefined);
+        const l2 = await this.#openStore();
         this.#cache = new EmbeddingCache({ model: this.#embedder.model, maxEntries: c.cacheSize, ttlMs: c.cacheTtl, l2 });
       }
       const embedder = this.#embedder;
@@ -178,6 +171,26 @@ export class SimilarityService {
       }
       this.#status = this.#status === 'closed' ? 'closed' : 'degraded';
     }
+  }
+
+  /** The L2 store; one that cannot open leaves the service working on L1 alone, with the reason in health(). */
+  // The store modules (and lmdb / ioredis) load only when configured: they cost start-up time otherwise.
+  async #openStore(): Promise<EmbeddingStore | undefined> {
+    const c = this.config;
+    if (this.#deps.store) return this.#deps.store;
+    try {
+      if (c.redisUrl) {
+        const { RedisStore } = await import('./cache/redis-store.js');
+        return new RedisStore(c.redisUrl, { ttlSeconds: Math.ceil(c.cacheTtl / 1000) });
+      }
+      if (c.diskCachePath) {
+        const { DiskStore } = await import('./cache/disk-store.js');
+        return DiskStore.open(c.diskCachePath);
+      }
+    } catch (err) {
+      this.#storeError = `L2 cache unavailable (${c.redisUrl ? 'redis' : c.diskCachePath}): ${(err as Error).message}`;
+    }
+    return undefined;
   }
 
   async #embedUncached(embedder: Embedder, texts: string[]): Promise<Float32Array[]> {
@@ -366,7 +379,7 @@ export class SimilarityService {
     const out: string[] = [];
     if (this.#initError) out.push(this.#initError);
     if (this.#lastFailure) out.push(`last embedding failed: ${this.#lastFailure}`);
-    const l2 = this.#cache?.l2Problem();
+    const l2 = this.#storeError ?? this.#cache?.l2Problem();
     if (l2) out.push(l2);
     return out;
   }

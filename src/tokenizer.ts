@@ -11,6 +11,8 @@ export interface TokenizedText {
   length: number;
 }
 
+const loaded = new Map<string, TextTokenizer>();
+
 export class TextTokenizer {
   readonly maxLength: number;
   readonly #tokenizer: Tokenizer;
@@ -26,6 +28,26 @@ export class TextTokenizer {
    */
   static load(dir: string, maxLength: number): TextTokenizer {
     const file = path.join(dir, 'tokenizer.json');
+    // Tokenizers are immutable once configured and hold megabytes of native memory that V8 cannot see (so GC
+    // would not hurry to free them): services created and closed repeatedly share one per file and length.
+    let key: string | undefined;
+    try {
+      const st = fs.statSync(file);
+      key = `${path.resolve(file)}\0${st.size}\0${st.mtimeMs}\0${maxLength}`;
+    } catch {
+      key = undefined; // missing file: fall through to the clear error below
+    }
+    const shared = key ? loaded.get(key) : undefined;
+    if (shared) return shared;
+    const created = TextTokenizer.#create(dir, file, maxLength);
+    if (key) {
+      loaded.set(key, created);
+      if (loaded.size > 8) loaded.delete(loaded.keys().next().value as string);
+    }
+    return created;
+  }
+
+  static #create(dir: string, file: string, maxLength: number): TextTokenizer {
     let tokenizer: Tokenizer;
     try {
       tokenizer = Tokenizer.fromFile(file);

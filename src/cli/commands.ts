@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { SimilarityConfig } from '../config.js';
 import { Embedder } from '../embedder.js';
-import { buildServer, closeOnSignals, DEFAULT_PORT } from '../http/server.js';
+import { DEFAULT_PORT } from '../http/defaults.js';
 import { ensureModelDir } from '../models/loader.js';
 import { getModelSpec, MODELS } from '../models/registry.js';
 import { SimilarityService } from '../service.js';
@@ -160,6 +160,7 @@ ${MODEL_HELP}`,
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port ?? process.env.PORT}'`);
       const host = values.host ?? process.env.HOST ?? '0.0.0.0';
       const service = new SimilarityService(configFromArgs(values));
+      const { buildServer, closeOnSignals } = await import('../http/server.js');
       const app = await buildServer(service);
       closeOnSignals(app, service);
       await app.listen({ port, host });

@@ -1,6 +1,5 @@
 // The HTTP service: Fastify routes over a SimilarityService, with validation, metrics, health and backpressure.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { ClosedError } from '../errors.js';
 import type { SimilarityService } from '../service.js';
 import { ServiceMetrics } from './metrics.js';
 import { computeSchema, embeddingsSchema, searchSchema, simpleGet } from './schemas.js';
@@ -14,7 +13,9 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-export const DEFAULT_PORT = 8080;
+import { DEFAULT_PORT } from './defaults.js';
+
+export { DEFAULT_PORT };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -112,7 +113,7 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
     if (err.validation) status = 400;
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) status = err.statusCode;
     else if (err instanceof TypeError || err instanceof RangeError) status = 400;
-    else if (err instanceof ClosedError) status = 503;
+    else if ((err as { code?: string }).code === 'ERR_CLOSED') status = 503; // by code: works across bundles
     if (status >= 500) req.log.error({ component: 'http', err }, 'request failed');
     const names: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable' };
     reply.code(status).send({ error: names[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'), message: err.message, statusCode: status });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfigFile } from '../../src/config.js';
-import { DEFAULT_PORT } from '../../src/http/server.js';
+import { DEFAULT_PORT } from '../../src/http/defaults.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8');

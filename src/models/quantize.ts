@@ -1,0 +1,140 @@
+// Dynamic int8 quantisation of an ONNX encoder: every MatMul by a constant float weight becomes ONNX Runtime's
+// DynamicQuantizeMatMul (weights int8, symmetric, one scale per output column; activations quantised at run time).
+// Everything else in the model is copied byte for byte.
+import { fieldString, ProtoWriter, readFields, repeatedInts, type Field } from './protobuf.js';
+
+const FLOAT = 1;
+const INT8 = 3;
+
+export interface QuantizeReport {
+  matmuls: number;
+  quantized: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+interface Initializer {
+  name: string;
+  dims: number[];
+  dataType: number;
+  fields: Field[];
+}
+
+function floatsOf(t: Initializer): Float32Array | undefined {
+  const raw = t.fields.find((f) => f.field === 9)?.bytes;
+  if (raw) {
+    const copy = new Uint8Array(raw); // aligned copy
+    return new Float32Array(copy.buffer, 0, copy.length / 4);
+  }
+  const packed = t.fields.filter((f) => f.field === 4);
+  if (packed.length === 0) return undefined; // external data or empty: leave it alone
+  const parts = packed.map((f) => (f.wire === 2 ? new Uint8Array(f.bytes!) : new Uint8Array(f.bytes!)));
+  const total = parts.reduce((a, p) => a + p.length, 0);
+  const all = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return new Float32Array(all.buffer, 0, total / 4);
+}
+
+function tensor(w: ProtoWriter, name: string, dims: number[], dataType: number, raw: Uint8Array): void {
+  for (const d of dims) w.int(1, d);
+  w.int(2, dataType);
+  w.string(8, name);
+  w.bytes(9, raw);
+}
+
+/** Quantises `model` (ONNX bytes). Throws if it is not a model this can read. */
+export function quantizeInt8(model: Uint8Array): { bytes: Uint8Array; report: QuantizeReport } {
+  const modelFields = readFields(model);
+  const graphField = modelFields.find((f) => f.field === 7);
+  if (!graphField) throw new Error('not an ONNX model: no graph');
+  const graph = readFields(graphField.bytes!);
+
+  const inits = new Map<string, Initializer>();
+  for (const f of graph.filter((g) => g.field === 5)) {
+    const fields = readFields(f.bytes!);
+    const name = fields.find((x) => x.field === 8);
+    if (!name) continue;
+    inits.set(fieldString(name), {
+      name: fieldString(name),
+      dims: repeatedInts(fields, 1),
+      dataType: Number(fields.find((x) => x.field === 2)?.value ?? 0n),
+      fields,
+    });
+  }
+  const graphInputs = new Set(graph.filter((g) => g.field === 11).map((g) => fieldString(readFields(g.bytes!).find((x) => x.field === 1)!)));
+  const nodes = graph.filter((g) => g.field === 1).map((g) => ({ field: g, fields: readFields(g.bytes!) }));
+  const uses = new Map<string, number>();
+  for (const n of nodes) for (const i of n.fields.filter((x) => x.field === 1)) uses.set(fieldString(i), (uses.get(fieldString(i)) ?? 0) + 1);
+
+  const report: QuantizeReport = { matmuls: 0, quantized: 0, bytesBefore: model.length, bytesAfter: 0 };
+  const dropped = new Set<string>();
+  const added: Uint8Array[] = [];
+  const rewritten = new Map<Field, Uint8Array>();
+  for (const n of nodes) {
+    const op = n.fields.find((x) => x.field === 4);
+    const domain = n.fields.find((x) => x.field === 7);
+    if (!op || fieldString(op) !== 'MatMul' || (domain && fieldString(domain) !== '')) continue;
+    report.matmuls++;
+    const inputs = n.fields.filter((x) => x.field === 1).map(fieldString);
+    const outputs = n.fields.filter((x) => x.field === 2).map(fieldString);
+    const b = inits.get(inputs[1]);
+    if (!b || b.dataType !== FLOAT || b.dims.length !== 2 || b.dims[0] < 16 || b.dims[1] < 16) continue;
+    const weights = floatsOf(b);
+    if (!weights || weights.length !== b.dims[0] * b.dims[1]) continue;
+
+    const [K, N] = b.dims;
+    const scale = new Float32Array(N);
+    for (let k = 0; k < K; k++) for (let c = 0; c < N; c++) scale[c] = Math.max(scale[c], Math.abs(weights[k * N + c]));
+    for (let c = 0; c < N; c++) scale[c] = scale[c] > 0 ? scale[c] / 127 : 1;
+    const q = new Int8Array(K * N);
+    for (let k = 0; k < K; k++) {
+      for (let c = 0; c < N; c++) q[k * N + c] = Math.max(-127, Math.min(127, Math.round(weights[k * N + c] / scale[c])));
+    }
+    const qName = `${b.name}_int8`;
+    const sName = `${b.name}_int8_scale`;
+    if (!inits.has(qName)) {
+      inits.set(qName, { name: qName, dims: [K, N], dataType: INT8, fields: [] });
+      added.push(new ProtoWriter().message(5, (w) => tensor(w, qName, [K, N], INT8, new Uint8Array(q.buffer))).finish());
+      added.push(new ProtoWriter().message(5, (w) => tensor(w, sName, [N], FLOAT, new Uint8Array(scale.buffer))).finish());
+    }
+    const node = new ProtoWriter().message(1, (w) => {
+      for (const i of [inputs[0], qName, sName]) w.string(1, i);
+      for (const o of outputs) w.string(2, o);
+      const name = n.fields.find((x) => x.field === 3);
+      if (name) w.string(3, `${fieldString(name)}_int8`);
+      w.string(4, 'DynamicQuantizeMatMul');
+      w.string(7, 'com.microsoft');
+    });
+    rewritten.set(n.field, node.finish());
+    report.quantized++;
+    uses.set(b.name, (uses.get(b.name) ?? 1) - 1);
+    if (uses.get(b.name) === 0 && !graphInputs.has(b.name)) dropped.add(b.name);
+  }
+
+  const g = new ProtoWriter();
+  for (const f of graph) {
+    if (f.field === 5) {
+      const name = readFields(f.bytes!).find((x) => x.field === 8);
+      if (name && dropped.has(fieldString(name))) continue;
+    }
+    g.raw(rewritten.get(f) ?? f.raw);
+    if (f.field === 5 && f === graph.filter((x) => x.field === 5).at(-1)) for (const a of added) g.raw(a);
+  }
+  if (!graph.some((x) => x.field === 5)) for (const a of added) g.raw(a);
+  const graphBytes = g.finish();
+
+  const m = new ProtoWriter();
+  const hasMs = modelFields.some((f) => f.field === 8 && fieldString(readFields(f.bytes!).find((x) => x.field === 1) ?? ({ bytes: new Uint8Array() } as Field)) === 'com.microsoft');
+  for (const f of modelFields) {
+    if (f.field === 7) m.bytes(7, graphBytes);
+    else m.raw(f.raw);
+  }
+  if (!hasMs && report.quantized > 0) m.message(8, (w) => w.string(1, 'com.microsoft').int(2, 1));
+  const bytes = m.finish();
+  report.bytesAfter = bytes.length;
+  return { bytes, report };
+}

@@ -1,0 +1,123 @@
+// Faults: broken model files, a missing runtime, a broken or unwritable disk cache, kill -9 during cache writes.
+// Each time the service keeps answering (fallback or clear error) and /health says why.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { DiskStore } from '../../src/cache/disk-store.js';
+import { SimilarityService } from '../../src/service.js';
+import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
+const cacheDir = tmp('fe-faults-');
+
+describe('model faults', () => {
+  test('missing tokenizer: degraded with the missing file named, Jaccard answers', async () => {
+    const dir = makeTinyModelDir({ hidden: 16 });
+    fs.rmSync(path.join(dir, 'tokenizer.json'));
+    const s = await SimilarityService.create({ modelPath: dir, cacheDir });
+    expect((await s.computeSimilarity('a b', 'a')).method).toBe('jaccard_fallback');
+    expect(s.health()).toMatchObject({ status: 'degraded' });
+    expect(s.health().reasons[0]).toMatch(/is missing tokenizer.json/);
+    await s.close();
+  });
+
+  test('truncated model file: degraded with ORT\'s reason', async () => {
+    const dir = makeTinyModelDir({ hidden: 16 });
+    const file = path.join(dir, 'model.onnx');
+    fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+    const s = await SimilarityService.create({ modelPath: dir, cacheDir });
+    expect((await s.findMostSimilar('a', ['a', 'b'], 1))[0]).toMatchObject({ index: 0, method: 'jaccard_fallback' });
+    expect(s.health().reasons[0]).toMatch(/Loading model .* failed/);
+    await s.close();
+  });
+
+  test('no loadable libonnxruntime: the error names every path tried and how to fix it', () => {
+    const script = `
+      const b = require('node-gyp-build')(${JSON.stringify(root)});
+      try { b.loadRuntime(['/nonexistent/libonnxruntime.so.1', ${JSON.stringify(path.join(root, 'package.json'))}]); }
+      catch (e) { console.log(JSON.stringify({ message: e.message, code: e.code })); }`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const err = JSON.parse(r.stdout);
+    expect(err.code).toBe('ERR_ORT_LOAD');
+    expect(err.message).toMatch(/Paths tried:\n  \/nonexistent\/libonnxruntime.so.1: .*No such file/);
+    expect(err.message).toMatch(/package.json: .*(invalid ELF|file too short)/);
+    expect(err.message).toMatch(/ONNX_PATH/);
+  });
+
+  test('ONNX_PATH pointing at a library that does not load falls back with a warning', () => {
+    const script = `
+      import('${path.join(root, 'dist/index.js')}').then((m) => console.log(JSON.stringify(m.loadOnnxRuntime())));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ONNX_PATH: '/nonexistent/libonnxruntime.so' } });
+    expect(JSON.parse(r.stdout).version).toMatch(/^1\./);
+    expect(r.stderr).toMatch(/could not load ONNX Runtime from \/nonexistent\/libonnxruntime.so; using /);
+  });
+});
+
+describe('disk cache faults', () => {
+  test('a disk cache path that cannot be opened: the model still answers, health says why', async () => {
+    const notADir = path.join(tmp('fe-file-'), 'cache');
+    fs.writeFileSync(notADir, 'a file where a directory should be');
+    const s = await SimilarityService.create({ modelPath: makeTinyModelDir({ hidden: 16 }), cacheDir, diskCachePath: notADir });
+    expect((await s.computeSimilarity('a', 'b')).method).toBe('fastembed_cosine');
+    expect(s.health().status).toBe('degraded');
+    expect(s.health().reasons.join()).toMatch(/L2 cache unavailable/);
+    await s.close();
+  });
+
+  test('a corrupted entry is detected by its checksum, dropped and recomputed', async () => {
+    const dir = tmp('fe-lmdb-');
+    const modelPath = makeTinyModelDir({ hidden: 16 });
+    const first = await SimilarityService.create({ modelPath, cacheDir, diskCachePath: dir });
+    const good = await first.computeEmbedding('protect me');
+    await first.close();
+    // Flip bytes in every stored entry.
+    const { open } = await import('lmdb');
+    const db = open<Buffer, string>({ path: dir, encoding: 'binary' });
+    for (const { key, value } of db.getRange()) {
+      const bad = Buffer.from(value);
+      bad[0] ^= 0xff;
+      await db.put(key, bad);
+    }
+    await db.close();
+    const second = await SimilarityService.create({ modelPath, cacheDir, diskCachePath: dir });
+    const again = await second.computeEmbedding('protect me');
+    expect(Array.from(again)).toEqual(Array.from(good));
+    expect(second.getStats()).toMatchObject({ textsEmbedded: 1, cache: { l2Hits: 0 } });
+    await second.close();
+  });
+
+  test('kill -9 during writes loses no committed entry and never yields a corrupt vector', async () => {
+    const dir = tmp('fe-kill-');
+    const writer = `
+      import('${path.join(root, 'dist/stores.js')}').then(async ({ DiskStore }) => {
+        const store = DiskStore.open(${JSON.stringify(dir)});
+        for (let i = 0; ; i++) {
+          const v = new Float32Array(384).fill(i);
+          await store.set('k' + i, v);
+          process.stdout.write(i + '\\n'); // committed
+        }
+      });`;
+    const child = spawn(process.execPath, ['-e', writer]);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const committed = out.trim().split('\n').map(Number).filter(Number.isFinite);
+    expect(committed.length).toBeGreaterThan(10);
+    const store = DiskStore.open(dir);
+    for (const i of committed) {
+      const v = await store.get(`k${i}`);
+      expect(v, `entry ${i}`).toBeDefined();
+      expect(v!.every((x) => x === i)).toBe(true);
+    }
+    const next = await store.get(`k${committed.at(-1)! + 1}`);
+    if (next) expect(next.every((x) => x === committed.at(-1)! + 1)).toBe(true); // either absent or whole
+    await store.close();
+  });
+});

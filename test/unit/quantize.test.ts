@@ -1,0 +1,61 @@
+// int8 dynamic quantisation: the rewritten graph, its accuracy against fp32, and the cached copy.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { Embedder } from '../../src/embedder.js';
+import { quantizeInt8 } from '../../src/models/quantize.js';
+import { cosineJs } from '../fixtures/reference.js';
+import { makeTinyModelDir, SHARED_DATASETS } from '../fixtures/tiny-bert.js';
+
+const texts = fs
+  .readFileSync(path.join(SHARED_DATASETS, 'stsbenchmark', 'sts-dev.csv'), 'utf8')
+  .split('\n')
+  .map((l) => l.split('\t')[5])
+  .filter(Boolean)
+  .slice(0, 30);
+
+describe('quantizeInt8', () => {
+  test('rewrites every MatMul by a constant weight, and only those', () => {
+    const dir = makeTinyModelDir({ hidden: 32 });
+    const before = fs.readFileSync(path.join(dir, 'model.onnx'));
+    const { bytes, report } = quantizeInt8(before);
+    // tiny BERT: q, k, v, output, FFN in and out are weights (6); q·kᵀ and probs·v multiply activations (2).
+    expect(report).toMatchObject({ matmuls: 8, quantized: 6 });
+    const text = Buffer.from(bytes).toString('latin1');
+    expect(text.split('DynamicQuantizeMatMul').length - 1).toBe(6);
+    expect(text).toContain('com.microsoft');
+    expect(bytes.length).toBeLessThan(before.length);
+  });
+
+  test('rejects bytes that are not a model', () => {
+    expect(() => quantizeInt8(new Uint8Array([1, 2, 3]))).toThrow();
+  });
+});
+
+describe("Embedder quantize: 'int8'", () => {
+  test('embeddings stay within cosine 0.99 of fp32, and the quantised file is made once', async () => {
+    const dir = makeTinyModelDir({ hidden: 64 });
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-q-'));
+    const fp32 = await Embedder.create({ modelPath: dir, cacheDir });
+    const int8 = await Embedder.create({ modelPath: dir, cacheDir, quantize: 'int8' });
+    const a = await fp32.embed(texts);
+    const b = await int8.embed(texts);
+    const cos = a.map((v, i) => cosineJs(v, b[i]));
+    expect(Math.min(...cos)).toBeGreaterThanOrEqual(0.99);
+    // and it is a different computation, not the fp32 model again
+    expect(Math.min(...cos)).toBeLessThan(0.999999);
+    const files = fs.readdirSync(path.join(cacheDir, 'quantized'));
+    expect(files).toHaveLength(1);
+    const mtime = fs.statSync(path.join(cacheDir, 'quantized', files[0])).mtimeMs;
+    const again = await Embedder.create({ modelPath: dir, cacheDir, quantize: 'int8' });
+    expect(fs.statSync(path.join(cacheDir, 'quantized', files[0])).mtimeMs).toBe(mtime);
+    await Promise.all([fp32.close(), int8.close(), again.close()]);
+  });
+
+  test('bad values are a RangeError', async () => {
+    await expect(Embedder.create({ modelPath: makeTinyModelDir({ hidden: 16 }), quantize: 'int4' as never })).rejects.toThrow(
+      /quantize must be 'none' or 'int8'/,
+    );
+  });
+});
