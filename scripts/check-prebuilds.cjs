@@ -23,7 +23,7 @@ for (const dir of dirs) {
     problems.push(`${dir}: no .node file`);
     continue;
   }
-  if (!/\.napi\./.test(addon) || !/\.glibc\./.test(addon)) problems.push(`${dir}/${addon}: expected napi and glibc tags in the name`);
+  if (!/\.glibc\./.test(addon)) problems.push(`${dir}/${addon}: expected the glibc tag in the name`);
   for (const f of [addon, 'libonnxruntime.so.1']) {
     const file = path.join(folder, f);
     if (!fs.existsSync(file)) {

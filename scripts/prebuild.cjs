@@ -22,6 +22,10 @@ function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
+// node-gyp: a project copy if there is one, else the one bundled with npm.
+const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js', {
+  paths: [root, path.join(path.dirname(process.execPath), '../lib/node_modules/npm'), '/usr/lib/node_modules/npm'],
+});
 const ortNode = path.dirname(require.resolve('onnxruntime-node/package.json', { paths: [root] }));
 const prefix = path.resolve(path.dirname(process.execPath), '..');
 const nodedir = process.env.npm_config_nodedir || (fs.existsSync(path.join(prefix, 'include/node/node_api.h')) ? prefix : undefined);
@@ -41,7 +45,7 @@ for (const arch of arches) {
   const env = { ...process.env, ...(nodedir ? { npm_config_nodedir: nodedir } : {}) };
   if (triple) Object.assign(env, { CC: `${triple}-gcc`, CXX: `${triple}-g++`, LINK: `${triple}-g++`, AR: `${triple}-ar` });
   const prebuildify = require.resolve('prebuildify/bin.js', { paths: [root] });
-  const args = [prebuildify, '--napi', '--strip', '--tag-libc', `--arch=${arch}`, `--out=${root}`, scratch];
+  const args = [prebuildify, '--napi', '--strip', '--tag-libc', `--arch=${arch}`, `--out=${root}`, `--node-gyp=${nodeGyp}`, scratch];
   if (triple) args.push(`--strip-bin=${triple}-strip`);
   console.log(`prebuild: linux-${arch}${triple ? ` (cross: ${triple})` : ''}`);
   run(process.execPath, args, { env, cwd: root });

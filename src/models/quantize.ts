@@ -122,9 +122,9 @@ export function quantizeInt8(model: Uint8Array): { bytes: Uint8Array; report: Qu
       if (name && dropped.has(fieldString(name))) continue;
     }
     g.raw(rewritten.get(f) ?? f.raw);
-    if (f.field === 5 && f === graph.filter((x) => x.field === 5).at(-1)) for (const a of added) g.raw(a);
   }
-  if (!graph.some((x) => x.field === 5)) for (const a of added) g.raw(a);
+  // Repeated fields may come in any position on the wire: the new initializers simply follow everything else.
+  for (const a of added) g.raw(a);
   const graphBytes = g.finish();
 
   const m = new ProtoWriter();

@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { Embedder } from '../../src/embedder.js';
 import { quantizeInt8 } from '../../src/models/quantize.js';
 import { cosineJs } from '../fixtures/reference.js';
-import { makeTinyModelDir, SHARED_DATASETS } from '../fixtures/tiny-bert.js';
+import { makeTinyModelDir, sharedModelDirs, SHARED_DATASETS } from '../fixtures/tiny-bert.js';
 
 const texts = fs
   .readFileSync(path.join(SHARED_DATASETS, 'stsbenchmark', 'sts-dev.csv'), 'utf8')
@@ -51,6 +51,16 @@ describe("Embedder quantize: 'int8'", () => {
     const again = await Embedder.create({ modelPath: dir, cacheDir, quantize: 'int8' });
     expect(fs.statSync(path.join(cacheDir, 'quantized', files[0])).mtimeMs).toBe(mtime);
     await Promise.all([fp32.close(), int8.close(), again.close()]);
+  });
+
+  test.each(sharedModelDirs().map((d) => [path.basename(d), d]))('%s: the int8 copy loads and stays within cosine 0.99 of fp32', async (_n, dir) => {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-q-'));
+    const fp32 = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: dir, cacheDir });
+    const int8 = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: dir, cacheDir, quantize: 'int8' });
+    const a = await fp32.embed(texts.slice(0, 12));
+    const b = await int8.embed(texts.slice(0, 12));
+    a.forEach((v, i) => expect(cosineJs(v, b[i])).toBeGreaterThanOrEqual(0.99));
+    await Promise.all([fp32.close(), int8.close()]);
   });
 
   test('bad values are a RangeError', async () => {
