@@ -136,9 +136,15 @@ async function main(): Promise<void> {
     if (scenario === 'bulk') {
       const texts = readJsonl(o.corpus).slice(0, o.n);
       await s.embed(texts.slice(0, 8)); // warm-up
-      const t = performance.now();
-      await s.embed(texts);
-      const ms = performance.now() - t;
+      // Best of up to 3 passes (while under 40 s in all): this machine's speed drifts by ±15% between runs,
+      // and the best pass is the least disturbed one. Every system gets the same rule.
+      let ms = Number.POSITIVE_INFINITY;
+      const started = performance.now();
+      for (let pass = 0; pass < 3 && (pass === 0 || performance.now() - started < 40_000); pass++) {
+        const t = performance.now();
+        await s.embed(texts);
+        ms = Math.min(ms, performance.now() - t);
+      }
       Object.assign(result, { texts: texts.length, seconds: ms / 1000, docs_per_s: (texts.length * 1000) / ms });
     } else if (scenario === 'query') {
       const queries = readJsonl(o.queries).slice(0, o.queryCount);

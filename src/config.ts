@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { FastembedError } from './errors.js';
+import type { EmbedderOptions } from './embedder.js';
 import { defaultCacheDir } from './models/loader.js';
 
 export interface SimilarityConfig {
@@ -211,4 +212,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: Simila
   text('ONNX_PATH', 'onnxRuntimePath');
   if (problems.length > 0) throw new ConfigError(problems);
   return resolveConfig(partial as Partial<SimilarityConfig>, base);
+}
+
+/** The Embedder options a service configuration implies. */
+export function embedderOptionsFrom(c: SimilarityConfig): EmbedderOptions {
+  return {
+    model: c.model,
+    modelPath: c.modelPath,
+    cacheDir: c.cacheDir,
+    maxLength: c.maxLength,
+    batchSize: c.batchSize,
+    poolSize: c.poolSize,
+    threads: c.threads || undefined,
+    onnxRuntimePath: c.onnxRuntimePath,
+  };
 }

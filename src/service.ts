@@ -3,7 +3,7 @@
 import { binding } from './binding.js';
 import { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
 import type { EmbeddingStore } from './cache/store.js';
-import { resolveConfig, type SimilarityConfig } from './config.js';
+import { embedderOptionsFrom, resolveConfig, type SimilarityConfig } from './config.js';
 import { assertTexts, Embedder } from './embedder.js';
 import { ClosedError, FastembedError } from './errors.js';
 import { JaccardFallback } from './fallback.js';
@@ -137,16 +137,7 @@ export class SimilarityService {
       if (this.#deps.embedder) {
         this.#embedder = this.#deps.embedder;
       } else {
-        this.#embedder = await Embedder.create({
-          model: c.model,
-          modelPath: c.modelPath,
-          cacheDir: c.cacheDir,
-          maxLength: c.maxLength,
-          batchSize: c.batchSize,
-          poolSize: c.poolSize,
-          threads: c.threads || undefined,
-          onnxRuntimePath: c.onnxRuntimePath,
-        });
+        this.#embedder = await Embedder.create(embedderOptionsFrom(c));
         this.#ownsEmbedder = true;
       }
       if (this.#status === 'closed') {

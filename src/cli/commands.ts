@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { SimilarityConfig } from '../config.js';
+import { embedderOptionsFrom, type SimilarityConfig } from '../config.js';
 import { Embedder } from '../embedder.js';
 import { DEFAULT_PORT } from '../http/defaults.js';
 import { ensureModelDir } from '../models/loader.js';
@@ -30,17 +30,7 @@ async function readLines(file: string): Promise<string[]> {
 }
 
 function embedderOptions(c: SimilarityConfig) {
-  return {
-    model: c.model,
-    modelPath: c.modelPath,
-    cacheDir: c.cacheDir,
-    maxLength: c.maxLength,
-    batchSize: c.batchSize,
-    poolSize: c.poolSize,
-    threads: c.threads || undefined,
-    onnxRuntimePath: c.onnxRuntimePath,
-    showProgress: true,
-  };
+  return { ...embedderOptionsFrom(c), showProgress: true };
 }
 
 function progressBar(label: string): ((done: number, total: number) => void) | undefined {
