@@ -115,12 +115,12 @@ export class Embedder {
   #inFlight = 0;
   readonly #waiting: Array<() => void> = [];
 
-  private constructor(native: NativeModel, tokenizer: TextTokenizer, recipe: Recipe, dir: string, opts: EmbedderOptions) {
+  private constructor(native: NativeModel, dim: number, tokenizer: TextTokenizer, recipe: Recipe, dir: string, opts: EmbedderOptions) {
     this.#native = native;
     this.#tokenizer = tokenizer;
     const info = native.info();
     this.model = recipe.id;
-    this.dim = info.dim;
+    this.dim = dim;
     this.maxLength = tokenizer.maxLength;
     this.poolSize = info.poolSize;
     this.modelDir = dir;
@@ -176,7 +176,14 @@ export class Embedder {
       pooling: recipe.pooling,
       normalize: recipe.normalize,
     });
-    return new Embedder(native, tokenizer, recipe, dir, options);
+    // Models that leave the hidden size dynamic in their output shape: learn it from one real run.
+    let dim = native.info().dim;
+    if (dim <= 0) {
+      const [probe] = await tokenizer.encodeBatch(['']);
+      const ids = Int32Array.from(probe.ids);
+      dim = (await native.run(ids, new Int32Array(ids.length).fill(1), null, [1, ids.length])).length;
+    }
+    return new Embedder(native, dim, tokenizer, recipe, dir, options);
   }
 
   /** Embeddings in input order (views on one shared buffer). */

@@ -163,6 +163,13 @@ describe('Embedder on a tiny model', () => {
     await expect(Embedder.create({ modelPath: path.join(dir, 'missing') })).rejects.toThrow(/does not exist/);
   });
 
+  test('a model whose output declares a symbolic hidden size: the dimension is learned from a probe run', async () => {
+    const sym = await Embedder.create({ modelPath: makeTinyModelDir({ hidden: 24, symbolicHidden: true }), cacheDir });
+    expect(sym.dim).toBe(24);
+    expect((await sym.embed(['x']))[0].length).toBe(24);
+    await sym.close();
+  });
+
   test('a directory without tokenizer.json is rejected with the missing file named', async () => {
     const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-bare-'));
     fs.copyFileSync(path.join(dir, 'model.onnx'), path.join(bare, 'model.onnx'));
