@@ -26,9 +26,9 @@ function floatsOf(t: Initializer): Float32Array | undefined {
     const copy = new Uint8Array(raw); // aligned copy
     return new Float32Array(copy.buffer, 0, copy.length / 4);
   }
-  const packed = t.fields.filter((f) => f.field === 4);
-  if (packed.length === 0) return undefined; // external data or empty: leave it alone
-  const parts = packed.map((f) => (f.wire === 2 ? new Uint8Array(f.bytes!) : new Uint8Array(f.bytes!)));
+  // float_data: packed (wire 2) or one fixed32 per value (wire 5); both carry little-endian float bytes.
+  const parts = t.fields.filter((f) => f.field === 4).map((f) => f.bytes!);
+  if (parts.length === 0) return undefined; // external data or empty: leave it alone
   const total = parts.reduce((a, p) => a + p.length, 0);
   const all = new Uint8Array(total);
   let o = 0;
@@ -128,7 +128,11 @@ export function quantizeInt8(model: Uint8Array): { bytes: Uint8Array; report: Qu
   const graphBytes = g.finish();
 
   const m = new ProtoWriter();
-  const hasMs = modelFields.some((f) => f.field === 8 && fieldString(readFields(f.bytes!).find((x) => x.field === 1) ?? ({ bytes: new Uint8Array() } as Field)) === 'com.microsoft');
+  const opsetDomain = (f: Field) => {
+    const domain = readFields(f.bytes!).find((x) => x.field === 1);
+    return domain ? fieldString(domain) : '';
+  };
+  const hasMs = modelFields.some((f) => f.field === 8 && opsetDomain(f) === 'com.microsoft');
   for (const f of modelFields) {
     if (f.field === 7) m.bytes(7, graphBytes);
     else m.raw(f.raw);
