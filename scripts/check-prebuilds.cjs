@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Checks each prebuild with readelf: the right machine type, only system libraries needed (ONNX Runtime is
-// dlopen'ed, never linked), RUNPATH $ORIGIN, and the bundled libonnxruntime of the same machine type.
+// dlopen'ed, never linked), RUNPATH $ORIGIN, and the bundled libonnxruntime and tokenizers binding of the same
+// machine type.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -24,7 +25,7 @@ for (const dir of dirs) {
     continue;
   }
   if (!/\.glibc\./.test(addon)) problems.push(`${dir}/${addon}: expected the glibc tag in the name`);
-  for (const f of [addon, 'libonnxruntime.so.1']) {
+  for (const f of [addon, 'libonnxruntime.so.1', `tokenizers/tokenizers.linux-${arch}-gnu.node`]) {
     const file = path.join(folder, f);
     if (!fs.existsSync(file)) {
       problems.push(`${dir}: ${f} missing`);

@@ -24,6 +24,8 @@ cd "$work/app"
 npm init -y >/dev/null
 npm install --prefer-offline --no-audit --no-fund --loglevel=error "$tarball"
 [ ! -d node_modules/fastembed-native/build ] || { echo "pack-install-test: a source build ran; prebuilds were not used" >&2; exit 1; }
+# The tokenizer binding comes from our prebuilds; the 64 MB tokenizers package must not be needed.
+[ ! -d node_modules/tokenizers ] || { echo "pack-install-test: the tokenizers package was installed" >&2; exit 1; }
 
 model="$shared/models/minilm-l6-shape"
 node --input-type=module -e "
@@ -43,5 +45,7 @@ Embedder.create({ modelPath: '$model', cacheDir: '$work/cache' }).then(async (e)
   await e.close();
 });
 "
-echo "pack-install-test: install size $(du -sh node_modules | cut -f1) (node_modules of the empty project)"
+size_mb=$(du -s --block-size=1M node_modules | cut -f1)
+echo "pack-install-test: install size ${size_mb} MB (node_modules of the empty project; target <= 120 MB)"
 du -s --block-size=1M node_modules/* node_modules/@* 2>/dev/null | sort -rn | head -8 | sed 's/^/  /'
+[ "$size_mb" -le 120 ] || { echo "pack-install-test: install is over the 120 MB target" >&2; exit 1; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the N-API prebuilds with prebuildify (node-gyp on binding.gyp) for linux-x64 and, cross-compiled with
 // Debian's aarch64 toolchain, linux-arm64; bundles each platform's libonnxruntime.so.1 (a real file, from the
-// onnxruntime-node package) beside the addon. Builds run in a scratch copy so the cmake-js build is untouched.
+// onnxruntime-node package) and this platform's tokenizers binding beside the addon. Builds run in a scratch copy so the cmake-js build is untouched.
 //   node scripts/prebuild.cjs [x64] [arm64]      (default: both)
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -26,6 +26,7 @@ function has(cmd) {
 const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js', {
   paths: [root, path.join(path.dirname(process.execPath), '../lib/node_modules/npm'), '/usr/lib/node_modules/npm'],
 });
+const tokenizersDir = path.dirname(require.resolve('tokenizers/package.json', { paths: [root] }));
 const ortNode = path.dirname(require.resolve('onnxruntime-node/package.json', { paths: [root] }));
 const prefix = path.resolve(path.dirname(process.execPath), '..');
 const nodedir = process.env.npm_config_nodedir || (fs.existsSync(path.join(prefix, 'include/node/node_api.h')) ? prefix : undefined);
@@ -52,6 +53,14 @@ for (const arch of arches) {
 
   const dest = path.join(root, 'prebuilds', `linux-${arch}`);
   fs.copyFileSync(path.join(ortNode, 'bin', 'napi-v6', 'linux', arch, 'libonnxruntime.so.1'), path.join(dest, 'libonnxruntime.so.1'));
+  // The tokenizers package ships its binding for 13 platforms (64 MB); only this platform's file is bundled, in a
+  // subfolder so node-gyp-build never mistakes it for the addon.
+  const tokenizerFile = `tokenizers.linux-${arch}-gnu.node`;
+  fs.mkdirSync(path.join(dest, 'tokenizers'), { recursive: true });
+  fs.copyFileSync(path.join(tokenizersDir, tokenizerFile), path.join(dest, 'tokenizers', tokenizerFile));
   fs.rmSync(scratch, { recursive: true, force: true });
-  for (const f of fs.readdirSync(dest)) console.log(`  ${path.join('prebuilds', `linux-${arch}`, f)}\t${fs.statSync(path.join(dest, f)).size} bytes`);
+  for (const f of fs.readdirSync(dest, { recursive: true })) {
+    const file = path.join(dest, f);
+    if (fs.statSync(file).isFile()) console.log(`  ${path.join('prebuilds', `linux-${arch}`, f)}\t${fs.statSync(file).size} bytes`);
+  }
 }

@@ -179,7 +179,10 @@ export class SimilarityService {
         return DiskStore.open(c.diskCachePath);
       }
     } catch (err) {
-      this.#storeError = `L2 cache unavailable (${c.redisUrl ? 'redis' : c.diskCachePath}): ${(err as Error).message}`;
+      const code = (err as { code?: string }).code;
+      const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+      const fix = missing ? ` (install it: npm install ${c.redisUrl ? 'ioredis' : 'lmdb'})` : '';
+      this.#storeError = `L2 cache unavailable (${c.redisUrl ? 'redis' : c.diskCachePath}): ${(err as Error).message}${fix}`;
     }
     return undefined;
   }

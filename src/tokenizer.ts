@@ -1,9 +1,36 @@
 // Tokenisation with the model's own tokenizer.json (npm `tokenizers`), with its baked-in padding removed and
 // truncation set to our max length: padding is done per batch, to that batch's longest text.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Tokenizer } from 'tokenizers';
+import type { Tokenizer } from 'tokenizers';
 import { FastembedError } from './errors.js';
+import { packageRoot } from './paths.js';
+
+type TokenizersModule = typeof import('tokenizers');
+let tokenizersModule: TokenizersModule | undefined;
+
+/**
+ * The tokenizers binding: this platform's copy bundled with our prebuilds (the same binary the `tokenizers` package
+ * would load, without its other 12 platforms), else the `tokenizers` package itself.
+ */
+function tokenizers(): TokenizersModule {
+  if (tokenizersModule) return tokenizersModule;
+  const require = createRequire(import.meta.url);
+  const tuple = `${process.platform}-${process.arch}`;
+  const bundled = path.join(packageRoot, 'prebuilds', tuple, 'tokenizers', `tokenizers.${tuple}-gnu.node`);
+  try {
+    tokenizersModule = (fs.existsSync(bundled) ? require(bundled) : require('tokenizers')) as TokenizersModule;
+  } catch (err) {
+    throw new FastembedError(
+      `No tokenizers binding for ${tuple}: none bundled in prebuilds/ and the 'tokenizers' package is not installed. ` +
+        "Fix: npm install tokenizers (needed where fastembed-native has no prebuild).",
+      'ERR_TOKENIZER_LOAD',
+      { cause: err },
+    );
+  }
+  return tokenizersModule;
+}
 
 export interface TokenizedText {
   ids: number[];
@@ -50,7 +77,7 @@ export class TextTokenizer {
   static #create(dir: string, file: string, maxLength: number): TextTokenizer {
     let tokenizer: Tokenizer;
     try {
-      tokenizer = Tokenizer.fromFile(file);
+      tokenizer = tokenizers().Tokenizer.fromFile(file);
     } catch (err) {
       throw new FastembedError(`Could not load tokenizer ${file}: ${(err as Error).message}`, 'ERR_TOKENIZER', { cause: err });
     }
