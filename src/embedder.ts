@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
 import { buildBatch, planBatches } from './batching.js';
-import { ClosedError, FastembedError } from './errors.js';
+import { abortError, ClosedError, FastembedError } from './errors.js';
 import { checkModelDir, defaultCacheDir, ensureModelDir } from './models/loader.js';
 import { quantizeInt8 } from './models/quantize.js';
 import { getModelSpec, type ModelSpec } from './models/registry.js';
@@ -90,12 +90,6 @@ export function assertTexts(texts: unknown, name = 'texts'): asserts texts is st
       throw new TypeError(`${name}[${i}] must be a string, got ${texts[i] === null ? 'null' : typeof texts[i]}`);
     }
   }
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason = signal.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  return new DOMException('The operation was aborted', 'AbortError');
 }
 
 export class Embedder {

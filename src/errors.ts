@@ -15,3 +15,10 @@ export class ClosedError extends FastembedError {
     this.name = 'ClosedError';
   }
 }
+
+/** The error an aborted signal rejects with: its own AbortError reason if it has one, else a standard AbortError. */
+export function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  return new DOMException('The operation was aborted', 'AbortError');
+}

@@ -1,14 +1,14 @@
 // SimilarityService: the public API. Embeddings through a cache and a micro-batcher, similarity with the native
 // SIMD kernels, and the Jaccard fallback when the model is unavailable, fails or is too slow.
-import { binding } from './binding.js';
 import { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
 import type { EmbeddingStore } from './cache/store.js';
 import { embedderOptionsFrom, resolveConfig, type SimilarityConfig } from './config.js';
 import { assertTexts, Embedder } from './embedder.js';
-import { ClosedError, FastembedError } from './errors.js';
+import { abortError, ClosedError, FastembedError } from './errors.js';
 import { JaccardFallback } from './fallback.js';
 import { LatencyTracker } from './latency.js';
 import { MicroBatcher } from './micro-batcher.js';
+import { cosine, scoreAll, topK } from './vector.js';
 
 export type SimilarityMethod = 'fastembed_cosine' | 'jaccard_fallback';
 export type ServiceStatus = 'initializing' | 'healthy' | 'degraded' | 'closed';
@@ -64,14 +64,14 @@ export interface ServiceDependencies {
 
 const FALLBACK_MODEL = 'jaccard';
 
-function assertText(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
+function assertPositiveInteger(value: unknown, name: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  }
 }
 
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error && signal.reason.name === 'AbortError'
-    ? signal.reason
-    : new DOMException('The operation was aborted', 'AbortError');
+function assertText(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
 }
 
 /** Rejects when `ms` passes (ERR_TIMEOUT) or `signal` aborts; the work itself goes on and may still be cached. */
@@ -164,8 +164,10 @@ export class SimilarityService {
     }
   }
 
-  /** The L2 store; one that cannot open leaves the service working on L1 alone, with the reason in health(). */
-  // The store modules (and lmdb / ioredis) load only when configured: they cost start-up time otherwise.
+  /**
+   * The L2 store; one that cannot open leaves the service working on L1 alone, with the reason in health(). The
+   * store modules (and lmdb / ioredis) load only when configured: they cost start-up time otherwise.
+   */
   async #openStore(): Promise<EmbeddingStore | undefined> {
     const c = this.config;
     if (this.#deps.store) return this.#deps.store;
@@ -217,7 +219,7 @@ export class SimilarityService {
   }
 
   /** Runs one public call: counts it, times it, and maps failures to the fallback (or rethrows). */
-  async #call<T>(method: string, work: () => Promise<T>, fallback?: (reason: string) => T): Promise<T> {
+  async #call<T>(method: string, work: () => Promise<T>, fallback?: () => T): Promise<T> {
     if (this.#status === 'closed') throw new ClosedError('SimilarityService');
     this.#requests++;
     this.#byMethod[method] = (this.#byMethod[method] ?? 0) + 1;
@@ -231,7 +233,7 @@ export class SimilarityService {
         this.#lastFailure = e.message;
         if (fallback && this.config.fallback) {
           this.#fallbacks++;
-          return fallback(e.message);
+          return fallback();
         }
         this.#errors++;
       }
@@ -267,7 +269,7 @@ export class SimilarityService {
       'computeSimilarity',
       async () => {
         const [va, vb] = await this.#vectors([a, b], options.signal);
-        return this.#result(binding().cosine(va, vb), 'fastembed_cosine');
+        return this.#result(cosine(va, vb), 'fastembed_cosine');
       },
       () => this.#result(JaccardFallback.similarity(a, b), 'jaccard_fallback'),
     );
@@ -280,8 +282,8 @@ export class SimilarityService {
     return this.#call(
       'computeMultipleSimilarities',
       async () => {
-        const { scores, method } = await this.#scores(query, documents, options.signal);
-        return documents.map((text, index) => ({ text, index, ...this.#result(scores[index], method) }));
+        const scores = await this.#scores(query, documents, options.signal);
+        return documents.map((text, index) => ({ text, index, ...this.#result(scores[index], 'fastembed_cosine') }));
       },
       () => this.#fallbackMatches(query, documents),
     );
@@ -291,13 +293,14 @@ export class SimilarityService {
   findMostSimilar(query: string, documents: string[], k = 5, options: CallOptions = {}): Promise<DocumentMatch[]> {
     assertText(query, 'query');
     assertTexts(documents, 'documents');
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${String(k)}`);
+    assertPositiveInteger(k, 'k');
     return this.#call(
       'findMostSimilar',
       async () => {
         if (documents.length === 0) return [];
         const vectors = await this.#vectors([query, ...documents], options.signal);
-        const { indices, scores } = await this.#topK(vectors, k);
+        // topK searches large matrices on worker threads and small ones inline; k past the rows gives all rows.
+        const { indices, scores } = await topK(vectors[0], this.#matrix(vectors), k);
         return Array.from(indices, (index, i) => ({ text: documents[index], index, ...this.#result(scores[i], 'fastembed_cosine') }));
       },
       () => this.#fallbackMatches(query, documents).sort(byScore).slice(0, k),
@@ -316,9 +319,8 @@ export class SimilarityService {
 
   /** One page (1-based) of the documents ranked by similarity. */
   async searchPage(query: string, documents: string[], page = 1, pageSize = 10, options: CallOptions = {}): Promise<SearchPage> {
-    for (const [name, v] of [['page', page], ['pageSize', pageSize]] as const) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
-    }
+    assertPositiveInteger(page, 'page');
+    assertPositiveInteger(pageSize, 'pageSize');
     const ranked = (await this.computeMultipleSimilarities(query, documents, options)).sort(byScore);
     const start = (page - 1) * pageSize;
     return {
@@ -337,18 +339,10 @@ export class SimilarityService {
     return texts.length;
   }
 
-  async #scores(query: string, documents: string[], signal?: AbortSignal): Promise<{ scores: Float32Array; method: SimilarityMethod }> {
-    if (documents.length === 0) return { scores: new Float32Array(0), method: 'fastembed_cosine' };
+  async #scores(query: string, documents: string[], signal?: AbortSignal): Promise<Float32Array> {
+    if (documents.length === 0) return new Float32Array(0);
     const vectors = await this.#vectors([query, ...documents], signal);
-    return { scores: binding().scoreAll(vectors[0], this.#matrix(vectors)), method: 'fastembed_cosine' };
-  }
-
-  #topK(vectors: Float32Array[], k: number) {
-    const matrix = this.#matrix(vectors);
-    const rows = vectors.length - 1;
-    const kk = Math.min(k, rows);
-    // Large searches run on worker threads; small ones are cheaper inline.
-    return matrix.length > 1 << 20 ? binding().topKAsync(vectors[0], matrix, kk, 'cosine') : Promise.resolve(binding().topK(vectors[0], matrix, kk, 'cosine'));
+    return scoreAll(vectors[0], this.#matrix(vectors));
   }
 
   /** Documents' vectors (all but the first, the query) as one contiguous matrix for the SIMD kernels. */
