@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { DataType, encodeModel } from '../test/fixtures/onnx-writer.js';
+import { DataType, encodeModel } from '../src/models/onnx-writer.js';
 
 export interface BertShape {
   layers: number;

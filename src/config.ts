@@ -13,7 +13,8 @@ export interface SimilarityConfig {
   /** A local model directory (offline); otherwise the model cache / a download is used. */
   modelPath?: string;
   cacheDir: string;
-  maxLength: number;
+  /** Longest input in tokens; default the model's recipe (all-MiniLM-L6-v2: 256), as sentence-transformers uses. */
+  maxLength?: number;
   batchSize: number;
   enableCache: boolean;
   poolSize: number;
@@ -41,7 +42,6 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   enabled: true,
   model: 'all-MiniLM-L6-v2',
   cacheDir: defaultCacheDir(),
-  maxLength: 512,
   batchSize: 32,
   enableCache: true,
   poolSize: 1,
@@ -91,7 +91,8 @@ const int = (min: number, max: number): Check => (v) =>
 const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
 const str = (nonEmpty: boolean): Check => (v) =>
   typeof v === 'string' && (!nonEmpty || v.length > 0) ? undefined : nonEmpty ? 'must be a non-empty string' : 'must be a string';
-const optStr: Check = (v) => (v === undefined || typeof v === 'string' ? undefined : 'must be a string');
+const optional = (check: Check): Check => (v) => (v === undefined ? undefined : check(v));
+const optStr = optional(str(false));
 const redis: Check = (v) =>
   typeof v === 'string' && (v === '' || /^rediss?:\/\//.test(v)) ? undefined : 'must be a redis:// or rediss:// URL, or empty';
 
@@ -100,7 +101,7 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   model: str(true),
   modelPath: optStr,
   cacheDir: str(true),
-  maxLength: int(1, 8192),
+  maxLength: optional(int(1, 8192)),
   batchSize: int(1, 4096),
   enableCache: bool,
   poolSize: int(1, 64),

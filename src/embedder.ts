@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomicAsync } from './atomic-write.js';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
 import { buildBatch, planBatches } from './batching.js';
 import { abortError, ClosedError, FastembedError } from './errors.js';
@@ -312,9 +313,7 @@ async function quantizedModel(cacheDir: string, modelFile: string): Promise<stri
   if (report.quantized === 0) {
     throw new FastembedError(`quantize: 'int8' found no MatMul with constant weights in ${modelFile}; use the model as is`, 'ERR_QUANTIZE');
   }
-  const tmp = `${out}.tmp-${process.pid}`;
-  await fs.promises.writeFile(tmp, bytes);
-  await fs.promises.rename(tmp, out);
+  await writeFileAtomicAsync(out, bytes);
   return out;
 }
 

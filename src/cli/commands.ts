@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { embedderOptionsFrom, type SimilarityConfig } from '../config.js';
 import { Embedder } from '../embedder.js';
 import { DEFAULT_PORT } from '../http/defaults.js';
+import { exportBertCheckpoint } from '../models/bert-export.js';
 import { ensureModelDir } from '../models/loader.js';
 import { getModelSpec, MODELS } from '../models/registry.js';
 import { SimilarityService } from '../service.js';
@@ -157,6 +158,20 @@ ${MODEL_HELP}`,
       // The model loads after the port is open, so /health reports "initializing" meanwhile.
       await service.initialize().catch((err) => app.log.error({ component: 'server', err }, 'model failed to load'));
       app.log.info({ component: 'server', status: service.health().status, model: service.getStats().model }, 'ready');
+    },
+  },
+
+  convert: {
+    summary: 'Export a BERT checkpoint (config.json + model.safetensors) to a model directory, no Python needed',
+    usage: `fastembed-native convert <checkpoint-dir> <out-dir>
+
+Writes <out-dir>/model.onnx (fp32) and copies the tokenizer files, so --model-path <out-dir> can use it.
+The checkpoint is a folder as sentence-transformers or Hugging Face save a BertModel (all-MiniLM-L6-v2, BGE, e5).`,
+    async run(argv) {
+      const { values, positionals } = parse(argv, { help: { type: 'boolean', short: 'h' } });
+      if (values.help) return void write(`${this.usage}\n`);
+      if (positionals.length !== 2) throw new UsageError(`convert takes a checkpoint folder and an output folder, got ${positionals.length} arguments`);
+      write(`${exportBertCheckpoint(positionals[0], positionals[1])}\n`);
     },
   },
 
