@@ -305,7 +305,7 @@ export class Embedder {
 /** The int8 copy of `modelFile`, made on first use and written atomically into cacheDir/quantized. */
 async function quantizedModel(cacheDir: string, modelFile: string): Promise<string> {
   const st = fs.statSync(modelFile);
-  const key = createHash('sha256').update([path.resolve(modelFile), st.size, st.mtimeMs, 'int8-v1'].join('\0')).digest('hex').slice(0, 24);
+  const key = createHash('sha256').update([path.resolve(modelFile), st.size, st.mtimeMs, 'int8-v2'].join('\0')).digest('hex').slice(0, 24);
   const out = path.join(cacheDir, 'quantized', `${key}.onnx`);
   if (fs.existsSync(out)) return out;
   await fs.promises.mkdir(path.dirname(out), { recursive: true });

@@ -1,5 +1,8 @@
-// Dynamic int8 quantisation of an ONNX encoder: every MatMul by a constant float weight becomes ONNX Runtime's
-// DynamicQuantizeMatMul (weights int8, symmetric, one scale per output column; activations quantised at run time).
+// Dynamic int8 quantisation of an ONNX encoder: MatMuls by a constant float weight become ONNX Runtime's
+// DynamicQuantizeMatMul (weights int8, symmetric, one scale per output column; activations quantised at run time,
+// one scale per batch). Down projections (K > N: the FFN's second MatMul, fed by GELU) stay fp32: their inputs are
+// heavy-tailed, and one uint8 scale for the whole batch cost all-MiniLM-L6-v2 its worst texts (min cosine to fp32
+// 0.9699 with them quantised, 0.976 without; mean 0.992 → 0.9956, measured against sentence-transformers).
 // Everything else in the model is copied byte for byte.
 import { fieldString, ProtoWriter, readFields, repeatedInts, type Field } from './protobuf.js';
 
@@ -9,6 +12,8 @@ const INT8 = 3;
 export interface QuantizeReport {
   matmuls: number;
   quantized: number;
+  /** MatMuls by a constant weight left in fp32 because they are down projections. */
+  keptFp32: number;
   bytesBefore: number;
   bytesAfter: number;
 }
@@ -70,7 +75,7 @@ export function quantizeInt8(model: Uint8Array): { bytes: Uint8Array; report: Qu
   const uses = new Map<string, number>();
   for (const n of nodes) for (const i of n.fields.filter((x) => x.field === 1)) uses.set(fieldString(i), (uses.get(fieldString(i)) ?? 0) + 1);
 
-  const report: QuantizeReport = { matmuls: 0, quantized: 0, bytesBefore: model.length, bytesAfter: 0 };
+  const report: QuantizeReport = { matmuls: 0, quantized: 0, keptFp32: 0, bytesBefore: model.length, bytesAfter: 0 };
   const dropped = new Set<string>();
   const added: Uint8Array[] = [];
   const rewritten = new Map<Field, Uint8Array>();
@@ -87,6 +92,10 @@ export function quantizeInt8(model: Uint8Array): { bytes: Uint8Array; report: Qu
     if (!weights || weights.length !== b.dims[0] * b.dims[1]) continue;
 
     const [K, N] = b.dims;
+    if (K > N) {
+      report.keptFp32++;
+      continue;
+    }
     const scale = new Float32Array(N);
     for (let k = 0; k < K; k++) for (let c = 0; c < N; c++) scale[c] = Math.max(scale[c], Math.abs(weights[k * N + c]));
     for (let c = 0; c < N; c++) scale[c] = scale[c] > 0 ? scale[c] / 127 : 1;
