@@ -14,7 +14,13 @@ const benchDir = path.resolve(here, '..');
 const root = path.resolve(benchDir, '..');
 const smoke = process.argv.includes('--smoke');
 const shared = process.env.FASTEMBED_SHARED ?? path.resolve(root, '../shared');
-const modelDir = path.join(shared, 'models', 'minilm-l6-shape');
+// The trained all-MiniLM-L6-v2 (npm run models:trained) when present, else the random-weight model of the same shape:
+// the speed is the same, but only the first gives meaningful vectors. FASTEMBED_BENCH_MODEL picks another folder.
+const trainedModel = path.join(process.env.FASTEMBED_TRAINED_DIR ?? path.join(root, '.models', 'trained'), 'all-MiniLM-L6-v2');
+const modelDir =
+  process.env.FASTEMBED_BENCH_MODEL ??
+  (fs.existsSync(path.join(trainedModel, 'model.onnx')) ? trainedModel : path.join(shared, 'models', 'minilm-l6-shape'));
+const modelName = path.basename(modelDir);
 
 const OURS = ['fastembed-native', 'fastembed-native-pool2', 'fastembed-native-int8'];
 const PEERS = ['ort-by-hand', 'fastembed-js', 'transformers.js'];
@@ -37,14 +43,14 @@ function ensurePeers(): void {
 /** transformers.js wants <root>/<name>/onnx/model.onnx: a folder of links to the same files. */
 function hfLayout(): { hfRoot: string; hfName: string } {
   const hfRoot = path.join(benchDir, '.cache', 'hf');
-  const dir = path.join(hfRoot, 'minilm-l6-shape');
+  const dir = path.join(hfRoot, modelName);
   fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
   const link = (from: string, to: string) => {
     if (!fs.existsSync(to)) fs.symlinkSync(from, to);
   };
   link(path.join(modelDir, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json', 'special_tokens_map.json']) link(path.join(modelDir, f), path.join(dir, f));
-  return { hfRoot, hfName: 'minilm-l6-shape' };
+  return { hfRoot, hfName: modelName };
 }
 
 interface Row {
@@ -130,7 +136,7 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines: string[] = [];
   lines.push(`Machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-  lines.push(`Workload: ${n} texts, ${tokens} tokens (max 256/text), model minilm-l6-shape (all-MiniLM-L6-v2 shape, fp32)${smoke ? ' — SMOKE RUN' : ''}`);
+  lines.push(`Workload: ${n} texts, ${tokens} tokens (max 256/text), model ${modelName} (${modelDir.startsWith(shared) ? 'all-MiniLM-L6-v2 shape, random weights' : 'trained weights'}, fp32)${smoke ? ' — SMOKE RUN' : ''}`);
   lines.push('');
   lines.push('| system | docs/s | tokens/s | × best peer | query p50 ms | query p99 ms | cold start ms | bulk peak RSS MB |');
   lines.push('|---|---|---|---|---|---|---|---|');

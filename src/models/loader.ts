@@ -52,7 +52,7 @@ export async function ensureModelDir(spec: ModelSpec, options: ResolveOptions = 
   const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, '');
   const progress = options.onDownloadProgress ?? (options.showProgress && process.stderr.isTTY ? terminalProgress() : undefined);
   for (const file of missing) {
-    const url = `${endpoint}/${spec.hfRepo}/resolve/main/${file.path}`;
+    const url = `${endpoint}/${spec.hfRepo}/resolve/${spec.revision ?? 'main'}/${file.path}`;
     try {
       await downloadFile(url, path.join(dir, file.local), {
         sha256: file.sha256,

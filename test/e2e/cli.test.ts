@@ -29,7 +29,7 @@ describe('help and usage errors', () => {
   test('--help lists every command; each command has --help', () => {
     const r = cli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['embed', 'similarity', 'search', 'serve', 'models', 'bench']) {
+    for (const c of ['embed', 'similarity', 'search', 'serve', 'models', 'convert', 'bench']) {
       expect(r.stdout).toContain(c);
       const h = cli([c, '--help']);
       expect(h.code).toBe(0);
@@ -116,6 +116,70 @@ describe('commands', () => {
     const wrong = cli(['models', 'verify', 'bge-base-en-v1.5', '--model-path', sharedModelDirs()[0]]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/failed verification:\n\s+dimension 384, the registry says 768/);
+  });
+
+  test('convert: a BERT checkpoint (config.json + model.safetensors) becomes a model folder embed can use; a non-checkpoint is refused', () => {
+    const checkpoint = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-ckpt-'));
+    const out = path.join(checkpoint, 'out');
+    try {
+      const H = 32;
+      const config = { model_type: 'bert', hidden_size: H, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 4 * H, max_position_embeddings: 64, vocab_size: 30522 };
+      fs.writeFileSync(path.join(checkpoint, 'config.json'), JSON.stringify(config));
+      fs.copyFileSync(path.join(tinyDir, 'tokenizer.json'), path.join(checkpoint, 'tokenizer.json'));
+      const shapes: Record<string, number[]> = {
+        'embeddings.word_embeddings.weight': [30522, H],
+        'embeddings.position_embeddings.weight': [64, H],
+        'embeddings.token_type_embeddings.weight': [2, H],
+        'embeddings.LayerNorm.weight': [H],
+        'embeddings.LayerNorm.bias': [H],
+      };
+      for (let l = 0; l < 2; l++) {
+        const p = `encoder.layer.${l}`;
+        for (const n of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) {
+          shapes[`${p}.${n}.weight`] = [H, H];
+          shapes[`${p}.${n}.bias`] = [H];
+        }
+        Object.assign(shapes, {
+          [`${p}.intermediate.dense.weight`]: [4 * H, H],
+          [`${p}.intermediate.dense.bias`]: [4 * H],
+          [`${p}.output.dense.weight`]: [H, 4 * H],
+          [`${p}.output.dense.bias`]: [H],
+        });
+        for (const ln of ['attention.output.LayerNorm', 'output.LayerNorm']) Object.assign(shapes, { [`${p}.${ln}.weight`]: [H], [`${p}.${ln}.bias`]: [H] });
+      }
+      // safetensors: u64 header length, JSON header with byte offsets, then the float32 payloads.
+      const header: Record<string, unknown> = {};
+      const payloads: Buffer[] = [];
+      let offset = 0;
+      let seed = 7;
+      for (const [name, shape] of Object.entries(shapes)) {
+        const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2);
+        if (name.endsWith('LayerNorm.weight')) data.fill(1);
+        header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] };
+        payloads.push(Buffer.from(data.buffer));
+        offset += data.byteLength;
+      }
+      const json = Buffer.from(JSON.stringify(header));
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(json.length));
+      fs.writeFileSync(path.join(checkpoint, 'model.safetensors'), Buffer.concat([len, json, ...payloads]));
+
+      const r = cli(['convert', checkpoint, out]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe(path.join(out, 'model.onnx'));
+      const e = cli(['embed', 'hello world', 'a second text', '--model-path', out]);
+      expect(e.code).toBe(0);
+      const vectors = JSON.parse(e.stdout).embeddings as number[][];
+      expect(vectors.map((v) => v.length)).toEqual([H, H]);
+      expect(Math.hypot(...vectors[0])).toBeCloseTo(1, 5);
+      expect(vectors[0]).not.toEqual(vectors[1]);
+
+      const refused = cli(['convert', tinyDir, path.join(checkpoint, 'x')]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/has no model\.safetensors/);
+    } finally {
+      fs.rmSync(checkpoint, { recursive: true, force: true });
+    }
   });
 
   test('bench prints one JSON line of measurements', () => {

@@ -142,6 +142,7 @@ describe('ensureModelDir', () => {
       { path: 'tokenizer.json', local: 'tokenizer.json' },
       { path: 'config.json', local: 'config.json' },
     ],
+    precision: 'fp32',
     dim: 4,
     pooling: 'mean',
     normalize: true,
@@ -152,6 +153,7 @@ describe('ensureModelDir', () => {
     sizeMb: 3,
     license: 'MIT',
     description: 'test',
+    verified: 'test',
   };
 
   test('downloads missing files from <endpoint>/<repo>/resolve/main/<path>, skipping optional 404s; then uses the cache', async () => {
@@ -170,6 +172,17 @@ describe('ensureModelDir', () => {
     fs.writeFileSync(path.join(dir, 'config.json'), '{}');
     await ensureModelDir(spec, { cacheDir, endpoint: base });
     expect(hits).toEqual([]);
+  });
+
+  test('a pinned revision is fetched from resolve/<revision>/, and a file whose sha256 differs is refused', async () => {
+    const cacheDir = tmp();
+    hits.length = 0;
+    const pinned: ModelSpec = { ...spec, id: 'pinned', revision: 'abc123', files: spec.files.slice(0, 2) };
+    await ensureModelDir(pinned, { cacheDir, endpoint: base });
+    expect(hits.map((h) => h.url)).toEqual(['/org/test-model/resolve/abc123/onnx/model.onnx', '/org/test-model/resolve/abc123/tokenizer.json']);
+    const wrong: ModelSpec = { ...pinned, id: 'wrong', files: [{ ...spec.files[0], sha256: 'f'.repeat(64) }] };
+    await expect(ensureModelDir(wrong, { cacheDir, endpoint: base })).rejects.toThrow(/sha256 [0-9a-f]{64}, expected f{64}/);
+    expect(fs.existsSync(path.join(cacheDir, 'wrong', 'model.onnx'))).toBe(false);
   });
 
   test('offline: the error says where to put the files', async () => {
