@@ -22,8 +22,10 @@ export interface SimilarityConfig {
   threads: number;
   /** Per-request embedding timeout in milliseconds (0 = none); on expiry the fallback answers. */
   timeout: number;
-  /** Answer with Jaccard similarity when the model is unavailable, fails or times out. */
+  /** Answer with Jaccard similarity when the model is unavailable, fails or times out (with a warning, see health). */
   fallback: boolean;
+  /** First delay (ms) before a failed model load is retried in the background, doubling up to 60 s; 0 = never retry. */
+  loadRetryMs: number;
   /** L1 cache: most entries kept in memory. */
   cacheSize: number;
   /** L1 cache: time to live in ms (0 = no expiry). */
@@ -48,6 +50,7 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   threads: 0,
   timeout: 30_000,
   fallback: true,
+  loadRetryMs: 1_000,
   cacheSize: 10_000,
   cacheTtl: 3_600_000,
   diskCachePath: '',
@@ -108,6 +111,7 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   threads: int(0, 256),
   timeout: int(0, 3_600_000),
   fallback: bool,
+  loadRetryMs: int(0, 3_600_000),
   cacheSize: int(0, 100_000_000),
   cacheTtl: int(0, 2_147_483_647),
   diskCachePath: str(false),

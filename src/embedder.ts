@@ -101,6 +101,11 @@ export class Embedder {
   readonly modelDir: string;
   readonly queryPrefix: string;
   readonly passagePrefix: string;
+  /**
+   * Identifies everything that decides a vector besides the text: the model and tokenizer files (by content), the
+   * quantization, pooling, normalisation and max length. Cache keys use it, so two recipes never share entries.
+   */
+  readonly fingerprint: string;
   readonly #native: NativeModel;
   readonly #tokenizer: TextTokenizer;
   readonly #batchSize: number;
@@ -110,7 +115,15 @@ export class Embedder {
   #inFlight = 0;
   readonly #waiting: Array<() => void> = [];
 
-  private constructor(native: NativeModel, dim: number, tokenizer: TextTokenizer, recipe: Recipe, dir: string, opts: EmbedderOptions) {
+  private constructor(
+    native: NativeModel,
+    dim: number,
+    tokenizer: TextTokenizer,
+    recipe: Recipe,
+    dir: string,
+    opts: EmbedderOptions,
+    fingerprint: string,
+  ) {
     this.#native = native;
     this.#tokenizer = tokenizer;
     const info = native.info();
@@ -121,6 +134,7 @@ export class Embedder {
     this.modelDir = dir;
     this.queryPrefix = recipe.queryPrefix;
     this.passagePrefix = recipe.passagePrefix;
+    this.fingerprint = fingerprint;
     this.#batchSize = opts.batchSize ?? 32;
     this.#tokenBudget = Math.max(opts.tokenBudget ?? 2048, this.maxLength);
   }
@@ -178,7 +192,22 @@ export class Embedder {
       const ids = Int32Array.from(probe.ids);
       dim = (await native.run(ids, new Int32Array(ids.length).fill(1), null, [1, ids.length])).length;
     }
-    return new Embedder(native, dim, tokenizer, recipe, dir, options);
+    const fingerprint = createHash('sha256')
+      .update(
+        [
+          'recipe-v1',
+          recipe.id,
+          contentFingerprint(sourceModel),
+          contentFingerprint(path.join(dir, 'tokenizer.json')),
+          options.quantize ?? 'none',
+          recipe.pooling,
+          recipe.normalize,
+          tokenizer.maxLength,
+          dim,
+        ].join('\0'),
+      )
+      .digest('base64url');
+    return new Embedder(native, dim, tokenizer, recipe, dir, options, fingerprint);
   }
 
   /** Embeddings in input order (views on one shared buffer). */
@@ -299,6 +328,25 @@ export class Embedder {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/**
+ * A file's identity by content, cheap enough for start-up and the same on every replica (unlike mtime): its size and
+ * the sha256 of its first and last 64 KiB, where an ONNX file keeps its graph and the first and last weights.
+ */
+function contentFingerprint(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const chunk = Buffer.alloc(Math.min(size, 1 << 16));
+    const hash = createHash('sha256').update(String(size));
+    fs.readSync(fd, chunk, 0, chunk.length, 0);
+    hash.update(chunk);
+    fs.readSync(fd, chunk, 0, chunk.length, size - chunk.length);
+    return hash.update(chunk).digest('hex');
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -99,6 +99,8 @@ export class SimilarityService {
   #ready: Promise<void> | undefined;
   #status: ServiceStatus = 'initializing';
   #initError: string | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelay = 0;
   #lastFailure: string | undefined;
   #storeError: string | undefined;
   readonly #started = Date.now();
@@ -123,11 +125,17 @@ export class SimilarityService {
 
   /**
    * Loads the model. With the fallback enabled a model that cannot load leaves the service degraded (Jaccard
-   * answers) instead of failing; without it, the error is thrown. Idempotent.
+   * answers, a process warning with the reason, /ready 503) and the load is retried in the background with
+   * backoff until it succeeds; without the fallback, the error is thrown. Idempotent.
    */
   initialize(): Promise<void> {
     this.#ready ??= this.#initialize();
     return this.#ready;
+  }
+
+  /** True once a model is loaded: the service answers with embeddings, not the fallback. */
+  get modelLoaded(): boolean {
+    return this.#batcher !== undefined;
   }
 
   async #initialize(): Promise<void> {
@@ -146,22 +154,45 @@ export class SimilarityService {
       }
       if (c.enableCache) {
         const l2 = await this.#openStore();
-        this.#cache = new EmbeddingCache({ model: this.#embedder.model, maxEntries: c.cacheSize, ttlMs: c.cacheTtl, l2 });
+        this.#cache = new EmbeddingCache({ recipe: this.#embedder.fingerprint, maxEntries: c.cacheSize, ttlMs: c.cacheTtl, l2 });
       }
       const embedder = this.#embedder;
       this.#batcher = new MicroBatcher((texts) => this.#embedUncached(embedder, texts), {
         windowMs: c.batchWindowMs,
         maxTexts: c.maxBatchTexts,
       });
+      this.#initError = undefined;
       this.#status = 'healthy';
     } catch (err) {
+      this.#embedder = undefined;
+      const first = this.#initError === undefined;
       this.#initError = `model unavailable: ${(err as Error).message}`;
       if (!c.fallback) {
         this.#status = 'degraded';
         throw err;
       }
-      this.#status = this.#status === 'closed' ? 'closed' : 'degraded';
+      if (this.#status === 'closed') return;
+      this.#status = 'degraded';
+      const retry = c.enabled && c.loadRetryMs > 0 && !this.#deps.embedder;
+      if (first && c.enabled) {
+        process.emitWarning(
+          `${this.#initError}\nAnswering with Jaccard similarity (method 'jaccard_fallback') ` +
+            (retry ? 'while the load is retried in the background.' : 'until the service is restarted.'),
+          { code: 'FASTEMBED_FALLBACK' },
+        );
+      }
+      if (retry) this.#scheduleRetry();
     }
+  }
+
+  #scheduleRetry(): void {
+    this.#retryDelay = Math.min(60_000, this.#retryDelay === 0 ? this.config.loadRetryMs : this.#retryDelay * 2);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#ready = this.#initialize();
+    }, this.#retryDelay);
+    // A retry never keeps the process alive on its own (the CLI exits, a server stays up for its socket).
+    this.#retryTimer.unref();
   }
 
   /**
@@ -415,6 +446,7 @@ export class SimilarityService {
   async close(): Promise<void> {
     if (this.#status === 'closed') return;
     this.#status = 'closed';
+    clearTimeout(this.#retryTimer);
     this.#batcher?.flush();
     await this.#ready?.catch(() => undefined);
     await this.#closeEmbedder();

@@ -1,6 +1,7 @@
 // EmbeddingCache: L1 in-memory LRU in front of an optional L2 store (LMDB on disk, or Redis shared by replicas).
-// Keys hash the model id with the exact text embedded (prefix included), so switching models never returns
-// another model's vectors.
+// Keys hash the recipe's fingerprint (model and tokenizer files by content, quantization, pooling, max length) with
+// the exact text embedded (prefix included), so no other model or recipe can ever be served from a shared store.
+// Entries are compact copies, and callers get copies of them: nothing a caller does to a vector reaches the cache.
 import { createHash } from 'node:crypto';
 import { LruCache } from './lru.js';
 import type { EmbeddingStore } from './store.js';
@@ -19,20 +20,21 @@ export interface CacheStats {
 export class EmbeddingCache {
   readonly #l1: LruCache<Float32Array>;
   readonly #l2: EmbeddingStore | undefined;
-  readonly #model: string;
+  readonly #recipe: string;
   #l1Hits = 0;
   #l2Hits = 0;
   #misses = 0;
   #l2Errors = 0;
 
-  constructor(options: { model: string; maxEntries: number; ttlMs: number; l2?: EmbeddingStore }) {
-    this.#model = options.model;
+  /** `recipe`: what decides a vector besides its text (Embedder.fingerprint). */
+  constructor(options: { recipe: string; maxEntries: number; ttlMs: number; l2?: EmbeddingStore }) {
+    this.#recipe = options.recipe;
     this.#l1 = new LruCache(options.maxEntries, options.ttlMs);
     this.#l2 = options.l2;
   }
 
   key(text: string): string {
-    return createHash('sha256').update(this.#model).update('\0').update(text).digest('base64url');
+    return createHash('sha256').update(this.#recipe).update('\0').update(text).digest('base64url');
   }
 
   /** Cached vectors for `keys` (undefined where missing); L2 hits are promoted to L1. */
@@ -43,6 +45,7 @@ export class EmbeddingCache {
       out.map(async (v, i) => {
         if (v) {
           this.#l1Hits++;
+          out[i] = v.slice();
           return;
         }
         if (l2) {
@@ -51,7 +54,7 @@ export class EmbeddingCache {
             if (found) {
               this.#l2Hits++;
               this.#l1.set(keys[i], found);
-              out[i] = found;
+              out[i] = found.slice();
               return;
             }
           } catch {
@@ -66,7 +69,8 @@ export class EmbeddingCache {
 
   /** Stores complete vectors only (callers pass finished results), in L1 then L2. */
   async setMany(entries: Array<[string, Float32Array]>): Promise<void> {
-    for (const [k, v] of entries) this.#l1.set(k, v);
+    // slice(): a compact copy, never a view that would pin (or share) the caller's batch buffer.
+    for (const [k, v] of entries) this.#l1.set(k, v.slice());
     const l2 = this.#l2;
     if (!l2) return;
     await Promise.all(

@@ -12,6 +12,7 @@ export const MODEL_OPTIONS = {
   'batch-size': { type: 'string' },
   config: { type: 'string', short: 'c' },
   preset: { type: 'string' },
+  fallback: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -24,7 +25,9 @@ export const MODEL_HELP = `Model options:
       --max-length <n>    longest input in tokens
       --batch-size <n>    texts per inference batch
   -c, --config <file>     JSON config in the {"fastembed": {...}} format
-      --preset <name>     development | production | highPerformance`;
+      --preset <name>     development | production | highPerformance
+      --fallback          if the model can't load, answer with Jaccard similarity (marked jaccard_fallback)
+                          instead of failing; 'serve' does this by default and reports it in /health and /ready`;
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -61,6 +64,7 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
   if (values.model !== undefined) flags.model = values.model as string;
   if (values['model-path'] !== undefined) flags.modelPath = values['model-path'] as string;
   if (values['cache-dir'] !== undefined) flags.cacheDir = values['cache-dir'] as string;
+  if (values.fallback !== undefined) flags.fallback = values.fallback as boolean;
   const ints: Array<[string, keyof SimilarityConfig]> = [
     ['pool-size', 'poolSize'],
     ['threads', 'threads'],

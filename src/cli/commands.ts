@@ -93,7 +93,8 @@ ${MODEL_HELP}`,
       const { values, positionals } = parse(argv, { ...MODEL_OPTIONS, json: { type: 'boolean', default: false } });
       if (values.help) return void write(`${this.usage}\n`);
       if (positionals.length !== 2) throw new UsageError(`similarity takes exactly two texts, got ${positionals.length}`);
-      const service = await SimilarityService.create(configFromArgs(values));
+      // One-shot commands fail when the named model can't load, unless --fallback asks for Jaccard answers.
+      const service = await SimilarityService.create({ ...configFromArgs(values), fallback: values.fallback === true });
       try {
         const r = await service.computeSimilarity(positionals[0], positionals[1]);
         write(values.json ? `${JSON.stringify(r)}\n` : `${r.similarity.toFixed(6)}\t${r.method}\n`);
@@ -125,7 +126,8 @@ ${MODEL_HELP}`,
       const k = Number(values['top-k']);
       if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k must be a positive integer, got '${values['top-k']}'`);
       const docs = await readLines(values.file);
-      const service = await SimilarityService.create(configFromArgs(values));
+      // One-shot commands fail when the named model can't load, unless --fallback asks for Jaccard answers.
+      const service = await SimilarityService.create({ ...configFromArgs(values), fallback: values.fallback === true });
       try {
         const results = await service.findMostSimilar(values.query, docs, k);
         if (values.json) write(`${JSON.stringify({ query: values.query, results })}\n`);
@@ -157,7 +159,9 @@ ${MODEL_HELP}`,
       await app.listen({ port, host });
       // The model loads after the port is open, so /health reports "initializing" meanwhile.
       await service.initialize().catch((err) => app.log.error({ component: 'server', err }, 'model failed to load'));
-      app.log.info({ component: 'server', status: service.health().status, model: service.getStats().model }, 'ready');
+      const { status, reasons } = service.health();
+      if (service.modelLoaded) app.log.info({ component: 'server', status, model: service.getStats().model }, 'ready');
+      else app.log.warn({ component: 'server', status, reasons }, 'serving the Jaccard fallback: the model did not load (retrying in the background; /ready answers 503)');
     },
   },
 

@@ -46,7 +46,7 @@ const ROUTES: Array<[string, string, object]> = [
   ['POST', '/api/embeddings', embeddingsSchema],
   ['GET', '/api/similarity/stats', simpleGet('Service statistics')],
   ['GET', '/health', simpleGet('healthy | degraded (with reasons) | initializing')],
-  ['GET', '/ready', simpleGet('200 once the service can answer, 503 while starting or shutting down')],
+  ['GET', '/ready', simpleGet('200 once a model is loaded, 503 while starting, on the fallback after a failed load, or shutting down')],
   ['GET', '/metrics', simpleGet('Prometheus metrics')],
   ['GET', '/openapi.json', simpleGet('This document')],
 ];
@@ -195,7 +195,10 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
 
   app.get('/ready', { config: { apiMethod: 'ready' } }, async (_req, reply) => {
     const status = service.health().status;
-    const ready = !shuttingDown && (status === 'healthy' || status === 'degraded');
+    // Ready means embeddings: a service answering from the fallback because its model failed to load is not
+    // (a deliberately disabled one is: Jaccard is its declared mode).
+    const answering = service.modelLoaded || !service.config.enabled;
+    const ready = !shuttingDown && answering && (status === 'healthy' || status === 'degraded');
     reply.code(ready ? 200 : 503);
     return { ready, status: shuttingDown ? 'shutting_down' : status };
   });

@@ -56,12 +56,20 @@ describe('help and usage errors', () => {
     expect(r.stderr).toMatch(message);
   });
 
-  test('an unknown model: similarity falls back to Jaccard, embed exits 1 listing the known ids', () => {
+  test('a model that cannot load: similarity and embed exit 1 with the reason; --fallback answers with Jaccard, loudly', () => {
     const r = cli(['similarity', 'a', 'b', '--model', 'nope', '--model-path', tinyDir]);
-    expect(r.code).toBe(0); // the fallback answers…
-    expect(r.stdout).toMatch(/jaccard_fallback/);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/Unknown model 'nope'. Known models: all-MiniLM-L6-v2/);
+    const missing = cli(['search', '-q', 'a', '-f', '-', '--model-path', path.join(tinyDir, 'no-such-dir')], 'x\ny\n');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no-such-dir does not exist/);
+    const f = cli(['similarity', 'a', 'b', '--model', 'nope', '--model-path', tinyDir, '--fallback']);
+    expect(f.code).toBe(0);
+    expect(f.stdout).toMatch(/jaccard_fallback/);
+    expect(f.stderr).toMatch(/Warning: model unavailable: Unknown model 'nope'/);
     const e = cli(['embed', 'a', '--model', 'nope']);
-    expect(e.code).toBe(1); // …but embedding has no fallback
+    expect(e.code).toBe(1); // embedding has no fallback at all
     expect(e.stderr).toMatch(/Unknown model 'nope'. Known models: all-MiniLM-L6-v2/);
   });
 });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
 import { SimilarityService } from '../../src/service.js';
 import { cosineJs } from '../fixtures/reference.js';
@@ -148,21 +148,56 @@ describe('bad requests get 4xx with a message, never 500', () => {
 });
 
 describe('health and lifecycle', () => {
-  test('a model that cannot load: /health degraded with the reason, answers come from the fallback', async () => {
+  test('a model that cannot load: a warning, /health degraded with the reason, /ready 503, fallback answers; the background retry recovers without a restart', async () => {
     const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-broken-'));
     fs.copyFileSync(path.join(tinyDir, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
     fs.writeFileSync(path.join(broken, 'model.onnx'), 'not a model');
-    const s = await SimilarityService.create({ modelPath: broken, cacheDir });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    // Retries start slow (a minute) so the broken state is stable while it is checked; the file is fixed later.
+    const s = await SimilarityService.create({ modelPath: broken, cacheDir, loadRetryMs: 60_000 });
     const srv = await start(s);
-    const health = await fetch(`${srv.base}/health`);
-    expect(health.status).toBe(200);
-    const body = await health.json();
-    expect(body.status).toBe('degraded');
-    expect(body.reasons[0]).toMatch(/model unavailable/);
-    const r = await (await post(`${srv.base}/api/similarity/compute`, { text1: 'a b', text2: 'a' })).json();
-    expect(r).toMatchObject({ method: 'jaccard_fallback', similarity: 0.5 });
-    await srv.app.close();
-    await s.close();
+    try {
+      await vi.waitFor(() => expect(warnings.length).toBeGreaterThan(0));
+      expect(warnings[0]).toMatchObject({ code: 'FASTEMBED_FALLBACK' });
+      expect(warnings[0].message).toMatch(/model unavailable: .*\n.*jaccard_fallback.*retried in the background/s);
+      const health = await fetch(`${srv.base}/health`);
+      expect(health.status).toBe(200);
+      const body = await health.json();
+      expect(body.status).toBe('degraded');
+      expect(body.reasons[0]).toMatch(/model unavailable/);
+      const ready = await fetch(`${srv.base}/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ ready: false, status: 'degraded' });
+      const r = await (await post(`${srv.base}/api/similarity/compute`, { text1: 'a b', text2: 'a' })).json();
+      expect(r).toMatchObject({ method: 'jaccard_fallback', similarity: 0.5 });
+
+    } finally {
+      process.off('warning', onWarning);
+      await srv.app.close();
+      await s.close();
+    }
+  });
+
+  test('a failed load is retried with backoff until the model appears; then /ready turns 200 and answers are embeddings', async () => {
+    const later = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-later-'));
+    const s = await SimilarityService.create({ modelPath: later, cacheDir, loadRetryMs: 50 });
+    const srv = await start(s);
+    try {
+      expect(s.modelLoaded).toBe(false);
+      expect((await fetch(`${srv.base}/ready`)).status).toBe(503);
+      for (const f of fs.readdirSync(tinyDir)) fs.copyFileSync(path.join(tinyDir, f), path.join(later, f));
+      await vi.waitFor(() => expect(s.modelLoaded).toBe(true), { timeout: 30_000, interval: 50 });
+      expect((await fetch(`${srv.base}/ready`)).status).toBe(200);
+      expect(s.health()).toEqual({ status: 'healthy', reasons: [] });
+      const r = await (await post(`${srv.base}/api/similarity/compute`, { text1: 'a b', text2: 'a' })).json();
+      expect(r.method).toBe('fastembed_cosine');
+    } finally {
+      await srv.app.close();
+      await s.close();
+      fs.rmSync(later, { recursive: true, force: true });
+    }
   });
 
   test('before the model loads: /health and /ready say initializing with 503', async () => {

@@ -135,6 +135,36 @@ describe('cache', () => {
     await third.close();
   });
 
+  test('two different models labelled with the same id share a disk cache without ever getting each other\'s vectors', async () => {
+    const diskCachePath = tmp('fe-l2-shared-');
+    const otherDir = makeTinyModelDir({ hidden: 32, seed: 99 }); // same shape and id, other weights
+    const a = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: tinyDir, cacheDir, diskCachePath });
+    const va = await a.computeEmbedding('shared text');
+    await a.close();
+    const b = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: otherDir, cacheDir, diskCachePath });
+    const vb = await b.computeEmbedding('shared text');
+    expect(b.getStats().cache).toMatchObject({ hits: 0, misses: 1 });
+    await b.close();
+    const direct = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: otherDir, cacheDir, enableCache: false });
+    expect(Array.from(vb)).toEqual(Array.from(await direct.computeEmbedding('shared text')));
+    expect(cosineJs(va, vb)).toBeLessThan(0.999);
+    await direct.close();
+    fs.rmSync(otherDir, { recursive: true, force: true });
+  });
+
+  test('a caller that writes into a returned vector cannot poison the cache', async () => {
+    const service = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
+    const first = await service.computeEmbedding('do not poison me');
+    const original = Array.from(first);
+    first.fill(0);
+    const cached = await service.computeEmbedding('do not poison me');
+    expect(service.getStats().cache.hits).toBe(1);
+    expect(Array.from(cached)).toEqual(original);
+    cached.fill(0);
+    expect(Array.from(await service.computeEmbedding('do not poison me'))).toEqual(original);
+    await service.close();
+  });
+
   test('preload warms the cache', async () => {
     const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
     expect(await s.preload(sentences.slice(0, 10))).toBe(10);
