@@ -81,6 +81,13 @@ describe(`fp32 fidelity to sentence-transformers${skipped(reason)}`, () => {
     },
   );
 
+  test.skipIf(!manifest).each(models.map((m) => [m.name, m] as const))('%s: guitar sentences are closer to each other than to the stock market', async (_n, m) => {
+    const [a, b, c] = await withEmbedder(modelOpts(m), (e) =>
+      e.embed(['A man is playing a guitar.', 'A person plays a guitar.', 'The stock market fell sharply today.']),
+    );
+    expect(cosine(a, b)).toBeGreaterThan(cosine(a, c) + 0.3);
+  });
+
   // Qdrant's fastembed tests check these first five values of "hello world" (../shared/tokenizers/README.md).
   const FASTEMBED_HELLO: Record<string, number[]> = {
     'all-MiniLM-L6-v2': [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362],
