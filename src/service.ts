@@ -231,7 +231,9 @@ export class SimilarityService {
   /** Vectors for texts (cache first, misses micro-batched); throws when the model cannot answer in time. */
   async #vectors(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
     if (signal?.aborted) throw abortError(signal);
-    await this.initialize();
+    await this.initialize().catch((err: Error) => {
+      throw new FastembedError(this.#initError ?? err.message, 'ERR_MODEL_UNAVAILABLE', { cause: err });
+    });
     if (this.#status === 'closed') throw new ClosedError('SimilarityService');
     if (!this.#embedder || !this.#batcher) {
       throw new FastembedError(this.#initError ?? 'model unavailable', 'ERR_MODEL_UNAVAILABLE');

@@ -110,13 +110,23 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     let status = 500;
+    const code = (err as { code?: string }).code; // by code, not class: works across bundles
     if (err.validation) status = 400;
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) status = err.statusCode;
     else if (err instanceof TypeError || err instanceof RangeError) status = 400;
-    else if ((err as { code?: string }).code === 'ERR_CLOSED') status = 503; // by code: works across bundles
+    else if (code === 'ERR_CLOSED' || code === 'ERR_MODEL_UNAVAILABLE' || code === 'ERR_DISABLED') status = 503;
+    else if (code === 'ERR_TIMEOUT') status = 504;
     if (status >= 500) req.log.error({ component: 'http', err }, 'request failed');
-    const names: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable' };
-    reply.code(status).send({ error: names[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'), message: err.message, statusCode: status });
+    const names: Record<number, string> = {
+      400: 'Bad Request',
+      413: 'Payload Too Large',
+      415: 'Unsupported Media Type',
+      503: 'Service Unavailable',
+      504: 'Gateway Timeout',
+    };
+    // An unexpected failure's message is for the log, not for unauthenticated clients.
+    const message = status === 500 ? 'internal error; the server log has the details' : redactPaths(err.message);
+    reply.code(status).send({ error: names[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'), message, statusCode: status });
   });
 
   const known = new Map<string, string[]>();
@@ -185,7 +195,7 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
     reply.code(status === 'healthy' || status === 'degraded' ? 200 : 503);
     return {
       status,
-      reasons,
+      reasons: reasons.map(redactPaths),
       model: stats.model,
       dimension: stats.dimension,
       uptime_seconds: Math.round(stats.uptimeMs / 1000),
@@ -220,6 +230,11 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
     if (shuttingDown) reply.header('connection', 'close');
   });
   return app;
+}
+
+/** Absolute file paths in a message become <path>: they describe the server's disk to whoever asks. */
+export function redactPaths(message: string): string {
+  return message.replace(/(?<![\w.:/])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g, '<path>');
 }
 
 /**

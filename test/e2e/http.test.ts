@@ -167,6 +167,7 @@ describe('health and lifecycle', () => {
       const body = await health.json();
       expect(body.status).toBe('degraded');
       expect(body.reasons[0]).toMatch(/model unavailable/);
+      expect(JSON.stringify(body)).not.toContain(broken); // no server paths to unauthenticated clients
       const ready = await fetch(`${srv.base}/ready`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toEqual({ ready: false, status: 'degraded' });
@@ -177,6 +178,31 @@ describe('health and lifecycle', () => {
       process.off('warning', onWarning);
       await srv.app.close();
       await s.close();
+    }
+  });
+
+  test('without the fallback: model unavailable is 503 and a timeout is 504, with no server path in the body', async () => {
+    const missing = path.join(os.tmpdir(), 'fe-no-such-model-dir');
+    const down = new SimilarityService({ modelPath: missing, cacheDir, fallback: false });
+    await down.initialize().catch(() => undefined);
+    const slow = await SimilarityService.create({ modelPath: tinyDir, cacheDir, fallback: false, timeout: 1, enableCache: false });
+    const a = await start(down);
+    const b = await start(slow);
+    try {
+      const r503 = await post(`${a.base}/api/similarity/compute`, { text1: 'a', text2: 'b' });
+      expect(r503.status).toBe(503);
+      const body = await r503.json();
+      expect(body.message).toMatch(/model unavailable: Model directory <path> does not exist/);
+      expect(JSON.stringify(body)).not.toContain(missing);
+      const documents = Array.from({ length: 300 }, (_, i) => `document number ${i} about something else entirely`);
+      const r504 = await post(`${b.base}/api/similarity/search`, { query: 'q', documents, top_k: 3 });
+      expect(r504.status).toBe(504);
+      expect((await r504.json()).message).toMatch(/longer than the 1 ms timeout/);
+    } finally {
+      await a.app.close();
+      await b.app.close();
+      await down.close();
+      await slow.close();
     }
   });
 
