@@ -164,7 +164,10 @@ export class SimilarityService {
       this.#initError = undefined;
       this.#status = 'healthy';
     } catch (err) {
+      // A half-initialised attempt frees what it made, so a retry starts clean.
+      await this.#closeEmbedder().catch(() => undefined);
       this.#embedder = undefined;
+      this.#ownsEmbedder = false;
       const first = this.#initError === undefined;
       this.#initError = `model unavailable: ${(err as Error).message}`;
       if (!c.fallback) {
