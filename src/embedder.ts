@@ -75,6 +75,8 @@ interface Recipe {
 }
 
 const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
+/** Changes whenever quantizeInt8 makes different graphs: it names the cached file and enters the fingerprint. */
+const INT8_VERSION = 'int8-v2';
 
 function positiveInt(value: unknown, name: string, max: number): void {
   if (value === undefined) return;
@@ -199,7 +201,7 @@ export class Embedder {
           recipe.id,
           contentFingerprint(sourceModel),
           contentFingerprint(path.join(dir, 'tokenizer.json')),
-          options.quantize ?? 'none',
+          options.quantize === 'int8' ? INT8_VERSION : 'none',
           recipe.pooling,
           recipe.normalize,
           tokenizer.maxLength,
@@ -353,7 +355,7 @@ function contentFingerprint(file: string): string {
 /** The int8 copy of `modelFile`, made on first use and written atomically into cacheDir/quantized. */
 async function quantizedModel(cacheDir: string, modelFile: string): Promise<string> {
   const st = fs.statSync(modelFile);
-  const key = createHash('sha256').update([path.resolve(modelFile), st.size, st.mtimeMs, 'int8-v2'].join('\0')).digest('hex').slice(0, 24);
+  const key = createHash('sha256').update([path.resolve(modelFile), st.size, st.mtimeMs, INT8_VERSION].join('\0')).digest('hex').slice(0, 24);
   const out = path.join(cacheDir, 'quantized', `${key}.onnx`);
   if (fs.existsSync(out)) return out;
   await fs.promises.mkdir(path.dirname(out), { recursive: true });
