@@ -13,6 +13,11 @@ export interface SimilarityConfig {
   /** A local model directory (offline); otherwise the model cache / a download is used. */
   modelPath?: string;
   cacheDir: string;
+  /** For a custom model (modelPath), or to override the registry's recipe: pooling, normalisation and prefixes. */
+  pooling?: 'mean' | 'cls';
+  normalize?: boolean;
+  queryPrefix?: string;
+  passagePrefix?: string;
   /** Longest input in tokens; default the model's recipe (all-MiniLM-L6-v2: 256), as sentence-transformers uses. */
   maxLength?: number;
   batchSize: number;
@@ -105,6 +110,10 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   modelPath: optStr,
   cacheDir: str(true),
   maxLength: optional(int(1, 8192)),
+  pooling: optional((v) => (v === 'mean' || v === 'cls' ? undefined : "must be 'mean' or 'cls'")),
+  normalize: optional(bool),
+  queryPrefix: optStr,
+  passagePrefix: optStr,
   batchSize: int(1, 4096),
   enableCache: bool,
   poolSize: int(1, 64),
@@ -144,6 +153,10 @@ const FILE_KEYS: Record<string, [keyof SimilarityConfig, (v: unknown) => unknown
   model_path: ['modelPath', (v) => v],
   cache_dir: ['cacheDir', (v) => v],
   max_length: ['maxLength', (v) => v],
+  pooling: ['pooling', (v) => v],
+  normalize: ['normalize', (v) => v],
+  query_prefix: ['queryPrefix', (v) => v],
+  passage_prefix: ['passagePrefix', (v) => v],
   batch_size: ['batchSize', (v) => v],
   enable_cache: ['enableCache', (v) => v],
   pool_size: ['poolSize', (v) => v],
@@ -205,6 +218,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: Simila
   text('FASTEMBED_MODEL_PATH', 'modelPath');
   text('FASTEMBED_CACHE_DIR', 'cacheDir');
   num('FASTEMBED_MAX_LENGTH', 'maxLength');
+  text('FASTEMBED_POOLING', 'pooling');
+  text('FASTEMBED_QUERY_PREFIX', 'queryPrefix');
+  text('FASTEMBED_PASSAGE_PREFIX', 'passagePrefix');
   num('FASTEMBED_BATCH_SIZE', 'batchSize');
   flag('FASTEMBED_ENABLE_CACHE', 'enableCache');
   num('FASTEMBED_POOL_SIZE', 'poolSize');
@@ -226,6 +242,10 @@ export function embedderOptionsFrom(c: SimilarityConfig): EmbedderOptions {
     modelPath: c.modelPath,
     cacheDir: c.cacheDir,
     maxLength: c.maxLength,
+    pooling: c.pooling,
+    normalize: c.normalize,
+    queryPrefix: c.queryPrefix,
+    passagePrefix: c.passagePrefix,
     batchSize: c.batchSize,
     poolSize: c.poolSize,
     threads: c.threads || undefined,

@@ -334,7 +334,7 @@ export class SimilarityService {
       'findMostSimilar',
       async () => {
         if (documents.length === 0) return [];
-        const vectors = await this.#vectors([query, ...documents], options.signal);
+        const vectors = await this.#searchVectors(query, documents, options.signal);
         // topK searches large matrices on worker threads and small ones inline; k past the rows gives all rows.
         const { indices, scores } = await topK(vectors[0], this.#matrix(vectors), k);
         return Array.from(indices, (index, i) => ({ text: documents[index], index, ...this.#result(scores[i], 'fastembed_cosine') }));
@@ -368,17 +368,38 @@ export class SimilarityService {
     };
   }
 
-  /** Embeds and caches texts ahead of time (e.g. a document set at start-up). */
+  /** Embeds and caches documents ahead of time (e.g. a document set at start-up), as search will embed them. */
   async preload(texts: string[], options: CallOptions = {}): Promise<number> {
     assertTexts(texts);
-    await this.#call('preload', () => this.#vectors(texts, options.signal));
+    await this.#call('preload', async () => {
+      await this.initialize().catch(() => undefined);
+      return this.#vectors(this.#passages(texts), options.signal);
+    });
     return texts.length;
   }
 
   async #scores(query: string, documents: string[], signal?: AbortSignal): Promise<Float32Array> {
     if (documents.length === 0) return new Float32Array(0);
-    const vectors = await this.#vectors([query, ...documents], signal);
+    const vectors = await this.#searchVectors(query, documents, signal);
     return scoreAll(vectors[0], this.#matrix(vectors));
+  }
+
+  /**
+   * The query with the model's query prefix and the documents with its passage prefix (BGE's retrieval
+   * instruction, e5's "query: "/"passage: "), exactly as Embedder.embedQuery/embedPassages embed them.
+   */
+  async #searchVectors(query: string, documents: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    await this.initialize().catch(() => undefined); // the prefixes need the model; #vectors reports a failed load
+    return this.#vectors([this.#queryPrefix() + query, ...this.#passages(documents)], signal);
+  }
+
+  #queryPrefix(): string {
+    return this.#embedder?.queryPrefix ?? '';
+  }
+
+  #passages(documents: string[]): string[] {
+    const prefix = this.#embedder?.passagePrefix ?? '';
+    return prefix ? documents.map((d) => prefix + d) : documents;
   }
 
   /** Documents' vectors (all but the first, the query) as one contiguous matrix for the SIMD kernels. */

@@ -9,6 +9,9 @@ export const MODEL_OPTIONS = {
   'pool-size': { type: 'string' },
   threads: { type: 'string' },
   'max-length': { type: 'string' },
+  pooling: { type: 'string' },
+  'query-prefix': { type: 'string' },
+  'passage-prefix': { type: 'string' },
   'batch-size': { type: 'string' },
   config: { type: 'string', short: 'c' },
   preset: { type: 'string' },
@@ -22,7 +25,10 @@ export const MODEL_HELP = `Model options:
       --cache-dir <dir>   model cache (default FASTEMBED_CACHE_DIR or ~/.cache/fastembed-native)
       --pool-size <n>     ONNX Runtime sessions (default 1)
       --threads <n>       threads per session (default cores / pool size)
-      --max-length <n>    longest input in tokens
+      --max-length <n>    longest input in tokens (default: the model's; 512 for a custom model)
+      --pooling <p>       mean | cls (a custom model's pooling; a registry id brings its own)
+      --query-prefix <s>  text put before queries (search), e.g. 'query: '
+      --passage-prefix <s> text put before documents (search), e.g. 'passage: '
       --batch-size <n>    texts per inference batch
   -c, --config <file>     JSON config in the {"fastembed": {...}} format
       --preset <name>     development | production | highPerformance
@@ -65,6 +71,9 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
   if (values['model-path'] !== undefined) flags.modelPath = values['model-path'] as string;
   if (values['cache-dir'] !== undefined) flags.cacheDir = values['cache-dir'] as string;
   if (values.fallback !== undefined) flags.fallback = values.fallback as boolean;
+  if (values.pooling !== undefined) flags.pooling = values.pooling as SimilarityConfig['pooling'];
+  if (values['query-prefix'] !== undefined) flags.queryPrefix = values['query-prefix'] as string;
+  if (values['passage-prefix'] !== undefined) flags.passagePrefix = values['passage-prefix'] as string;
   const ints: Array<[string, keyof SimilarityConfig]> = [
     ['pool-size', 'poolSize'],
     ['threads', 'threads'],

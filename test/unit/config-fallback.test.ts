@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, configFromEnv, DEFAULT_CONFIG, loadConfigFile, presets, resolveConfig } from '../../src/config.js';
+import { ConfigError, configFromEnv, DEFAULT_CONFIG, embedderOptionsFrom, loadConfigFile, presets, resolveConfig } from '../../src/config.js';
 import { decodeEntry, encodeEntry } from '../../src/cache/store.js';
 import { LruCache } from '../../src/cache/lru.js';
 import { JaccardFallback } from '../../src/fallback.js';
@@ -87,6 +87,25 @@ describe('config', () => {
     expect(() => configFromEnv({ FASTEMBED_POOL_SIZE: 'two', FASTEMBED_FALLBACK: 'maybe' })).toThrow(
       /FASTEMBED_POOL_SIZE: must be a number[\s\S]*FASTEMBED_FALLBACK: must be true or false/,
     );
+  });
+});
+
+describe('custom recipe fields', () => {
+  test('pooling and prefixes come from the file, the environment and are validated', () => {
+    const env = configFromEnv({ FASTEMBED_POOLING: 'cls', FASTEMBED_QUERY_PREFIX: 'query: ', FASTEMBED_PASSAGE_PREFIX: 'passage: ' });
+    expect(env).toMatchObject({ pooling: 'cls', queryPrefix: 'query: ', passagePrefix: 'passage: ' });
+    expect(embedderOptionsFrom(env)).toMatchObject({ pooling: 'cls', queryPrefix: 'query: ', passagePrefix: 'passage: ' });
+    expect(() => resolveConfig({ pooling: 'max' as never })).toThrow(/pooling: must be 'mean' or 'cls', got "max"/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-cfg-'));
+    const file = path.join(dir, 'c.json');
+    fs.writeFileSync(file, JSON.stringify({ fastembed: { pooling: 'mean', query_prefix: 'q: ', passage_prefix: 'p: ', normalize: false } }));
+    expect(loadConfigFile(file)).toMatchObject({ pooling: 'mean', queryPrefix: 'q: ', passagePrefix: 'p: ', normalize: false });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("maxLength is unset by default (the model's recipe decides)", () => {
+    expect(resolveConfig().maxLength).toBeUndefined();
+    expect(embedderOptionsFrom(resolveConfig()).maxLength).toBeUndefined();
   });
 });
 

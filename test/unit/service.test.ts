@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Embedder } from '../../src/embedder.js';
 import { SimilarityService } from '../../src/service.js';
 import { ClosedError } from '../../src/errors.js';
 import { cosineJs } from '../fixtures/reference.js';
@@ -92,6 +93,30 @@ describe('methods', () => {
     ac.abort();
     await expect(service.computeEmbedding('never embedded text 1', { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
     expect(service.getStats().cache.size).toBe(before);
+  });
+});
+
+describe('one recipe everywhere', () => {
+  test('search embeds the query with the query prefix and documents with the passage prefix, exactly as Embedder does; pooling and prefixes reach a custom model', async () => {
+    const recipe = { pooling: 'cls' as const, queryPrefix: 'query: ', passagePrefix: 'passage: ' };
+    const service = await SimilarityService.create({ modelPath: tinyDir, cacheDir, ...recipe });
+    const embedder = await Embedder.create({ modelPath: tinyDir, cacheDir, ...recipe });
+    const docs = sentences.slice(0, 8);
+    const q = await embedder.embedQuery(sentences[9]);
+    const d = await embedder.embedPassages(docs);
+    const expected = d.map((v) => cosineJs(q, v));
+    const got = await service.computeMultipleSimilarities(sentences[9], docs);
+    got.forEach((m, i) => expect(m.similarity).toBeCloseTo(expected[i], 5));
+    const top = await service.findMostSimilar(sentences[9], docs, 3);
+    expect(top.map((m) => m.index)).toEqual(expected.map((s, i) => [s, i]).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([, i]) => i));
+    // and the prefixes matter: without them the scores differ
+    const plain = await SimilarityService.create({ modelPath: tinyDir, cacheDir, pooling: 'cls' });
+    const unprefixed = await plain.computeMultipleSimilarities(sentences[9], docs);
+    expect(unprefixed.some((m, i) => Math.abs(m.similarity - expected[i]) > 1e-3)).toBe(true);
+    // pooling reached the model too: CLS and mean give different vectors
+    const mean = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
+    expect(cosineJs(await mean.computeEmbedding(docs[0]), await service.computeEmbedding(docs[0]))).toBeLessThan(0.9999);
+    await Promise.all([service.close(), embedder.close(), plain.close(), mean.close()]);
   });
 });
 
