@@ -215,7 +215,7 @@ verify loads the model, embeds a sentence, checks the dimension and unit norm, a
           if (v.length !== spec.dim) problems.push(`dimension ${v.length}, the registry says ${spec.dim}`);
           if (Math.abs(norm - 1) > 1e-3) problems.push(`norm ${norm.toFixed(4)}, expected 1`);
           if (!v.every(Number.isFinite)) problems.push('non-finite values in the embedding');
-          for (const f of fs.readdirSync(embedder.modelDir).sort()) {
+          for (const f of fs.readdirSync(embedder.modelDir).filter((n) => !n.startsWith('.')).sort()) {
             const file = path.join(embedder.modelDir, f);
             if (!fs.statSync(file).isFile()) continue;
             const digest = createHash('sha256').update(fs.readFileSync(file)).digest('hex');

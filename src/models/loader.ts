@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../atomic-write.js';
 import { FastembedError } from '../errors.js';
 import { downloadFile, terminalProgress, type DownloadProgress } from './download.js';
 import type { ModelSpec } from './registry.js';
@@ -42,17 +43,37 @@ export function checkModelDir(dir: string): string {
   return path.join(dir, 'model.onnx');
 }
 
+/** Optional files the hub does not have at a revision (HTTP 404), so a restart neither asks again nor needs the network. */
+const ABSENT_FILE = '.fastembed-absent.json';
+
+interface AbsentRecord {
+  revision: string;
+  files: string[];
+}
+
+function readAbsent(dir: string, revision: string): Set<string> {
+  try {
+    const record = JSON.parse(fs.readFileSync(path.join(dir, ABSENT_FILE), 'utf8')) as AbsentRecord;
+    return new Set(record.revision === revision ? record.files : []);
+  } catch {
+    return new Set();
+  }
+}
+
 /** The model's directory in the cache, downloading missing files first. */
 export async function ensureModelDir(spec: ModelSpec, options: ResolveOptions = {}): Promise<string> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const dir = path.join(cacheDir, spec.id);
-  const missing = spec.files.filter((f) => !fs.existsSync(path.join(dir, f.local)));
+  const revision = spec.revision ?? 'main';
+  const absent = readAbsent(dir, revision);
+  const missing = spec.files.filter((f) => !fs.existsSync(path.join(dir, f.local)) && !absent.has(f.local));
   if (missing.length === 0) return dir;
 
   const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, '');
   const progress = options.onDownloadProgress ?? (options.showProgress && process.stderr.isTTY ? terminalProgress() : undefined);
   for (const file of missing) {
-    const url = `${endpoint}/${spec.hfRepo}/resolve/${spec.revision ?? 'main'}/${file.path}`;
+    const url = `${endpoint}/${spec.hfRepo}/resolve/${revision}/${file.path}`;
+    const required = REQUIRED.includes(file.local);
     try {
       await downloadFile(url, path.join(dir, file.local), {
         sha256: file.sha256,
@@ -61,8 +82,14 @@ export async function ensureModelDir(spec: ModelSpec, options: ResolveOptions = 
         onProgress: progress,
       });
     } catch (err) {
-      const required = REQUIRED.includes(file.local);
-      if (!required && err instanceof FastembedError && /HTTP 404/.test(err.message)) continue;
+      if (!required && err instanceof FastembedError && err.code === 'ERR_DOWNLOAD') {
+        // An optional file: remembered when the hub says it has none, retried next time when the network failed.
+        if (/HTTP 404/.test(err.message)) {
+          absent.add(file.local);
+          writeFileAtomic(path.join(dir, ABSENT_FILE), Buffer.from(JSON.stringify({ revision, files: [...absent] } satisfies AbsentRecord)));
+        }
+        continue;
+      }
       if (err instanceof FastembedError && err.code === 'ERR_DOWNLOAD') {
         throw new FastembedError(
           `${err.message}\nModel '${spec.id}' is not in the cache (${dir}) and could not be downloaded. If this machine ` +

@@ -17,6 +17,7 @@ const sha = createHash('sha256').update(payload).digest('hex');
 interface Hit {
   url: string;
   range?: string;
+  ifRange?: string;
 }
 
 let server: http.Server;
@@ -24,11 +25,15 @@ let base: string;
 const hits: Hit[] = [];
 /** Paths whose next response is cut after this many bytes. */
 const cutOnce = new Map<string, number>();
+/** The ETag each file has now (default "v1"); changing it is an upstream change. */
+const etags = new Map<string, string>();
+/** Files whose 206 responses start at the wrong byte (a broken proxy). */
+const badContentRange = new Set<string>();
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     const url = req.url ?? '/';
-    hits.push({ url, range: req.headers.range });
+    hits.push({ url, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined });
     const file = url.split('/').pop() ?? '';
     if (url.includes('/redirect/')) {
       res.writeHead(302, { location: url.replace('/redirect/', '/') });
@@ -41,8 +46,11 @@ beforeAll(async () => {
       res.end('not found');
       return;
     }
+    const etag = etags.get(file) ?? '"v1"';
     let start = 0;
-    const m = /bytes=(\d+)-/.exec(req.headers.range ?? '');
+    // RFC 9110: a Range whose If-Range validator no longer matches gets the whole, current representation.
+    const ifRange = req.headers['if-range'];
+    const m = ifRange === undefined || ifRange === etag ? /bytes=(\d+)-/.exec(req.headers.range ?? '') : null;
     if (m) start = Number(m[1]);
     if (start >= body.length) {
       res.writeHead(416);
@@ -50,7 +58,13 @@ beforeAll(async () => {
       return;
     }
     const slice = body.subarray(start);
-    res.writeHead(m ? 206 : 200, { 'content-length': slice.length, 'accept-ranges': 'bytes' });
+    const rangeStart = badContentRange.has(file) ? 0 : start;
+    res.writeHead(m ? 206 : 200, {
+      'content-length': slice.length,
+      'accept-ranges': 'bytes',
+      etag,
+      ...(m ? { 'content-range': `bytes ${rangeStart}-${body.length - 1}/${body.length}` } : {}),
+    });
     const cut = cutOnce.get(file);
     if (cut !== undefined) {
       cutOnce.delete(file);
@@ -95,8 +109,40 @@ describe('downloadFile', () => {
     expect(partial).toBeLessThan(payload.length);
     hits.length = 0;
     const digest = await downloadFile(`${base}/payload-resume.bin`, dest, { sha256: sha });
-    expect(hits[0].range).toBe(`bytes=${partial}-`);
+    expect(hits[0]).toMatchObject({ range: `bytes=${partial}-`, ifRange: '"v1"' });
     expect(digest).toBe(sha);
+    expect(fs.readFileSync(dest).equals(payload)).toBe(true);
+    expect(fs.readdirSync(path.dirname(dest))).toEqual(['payload-resume.bin']); // no .part, .json or .lock left
+  });
+
+  test('a file that changed upstream since the partial download is fetched whole (If-Range), not spliced', async () => {
+    const dest = path.join(tmp(), 'payload-changed.bin');
+    cutOnce.set('payload-changed.bin', 1024 * 1024);
+    await expect(downloadFile(`${base}/payload-changed.bin`, dest)).rejects.toThrow(/interrupted/);
+    etags.set('payload-changed.bin', '"v2"');
+    hits.length = 0;
+    expect(await downloadFile(`${base}/payload-changed.bin`, dest, { sha256: sha })).toBe(sha);
+    expect(hits).toHaveLength(1);
+    expect(hits[0].ifRange).toBe('"v1"');
+    expect(fs.statSync(dest).size).toBe(payload.length);
+  });
+
+  test('a 206 that does not continue where the partial file ends is discarded and the download restarts', async () => {
+    const dest = path.join(tmp(), 'payload-badrange.bin');
+    cutOnce.set('payload-badrange.bin', 1024 * 1024);
+    await expect(downloadFile(`${base}/payload-badrange.bin`, dest)).rejects.toThrow(/interrupted/);
+    badContentRange.add('payload-badrange.bin');
+    hits.length = 0;
+    expect(await downloadFile(`${base}/payload-badrange.bin`, dest, { sha256: sha })).toBe(sha);
+    expect(hits.map((h) => h.range)).toEqual([expect.stringMatching(/^bytes=\d+-$/), undefined]);
+  });
+
+  test('concurrent downloads of one file (replicas sharing a volume) transfer it once and all get it whole', async () => {
+    const dest = path.join(tmp(), 'payload-shared.bin');
+    hits.length = 0;
+    const digests = await Promise.all([1, 2, 3].map(() => downloadFile(`${base}/payload-shared.bin`, dest, { sha256: sha })));
+    expect(digests).toEqual([sha, sha, sha]);
+    expect(hits).toHaveLength(1);
     expect(fs.readFileSync(dest).equals(payload)).toBe(true);
   });
 
@@ -168,10 +214,22 @@ describe('ensureModelDir', () => {
     ]);
     expect(fs.readFileSync(path.join(dir, 'model.onnx')).equals(payload)).toBe(true);
     expect(fs.existsSync(path.join(dir, 'config.json'))).toBe(false);
+    // The hub's 404 for config.json is remembered: a restart asks for nothing, and works with no network at all.
     hits.length = 0;
-    fs.writeFileSync(path.join(dir, 'config.json'), '{}');
     await ensureModelDir(spec, { cacheDir, endpoint: base });
     expect(hits).toEqual([]);
+    await expect(ensureModelDir(spec, { cacheDir, endpoint: 'http://127.0.0.1:9' })).resolves.toBe(dir);
+  });
+
+  test('an optional file the network could not fetch does not stop the model; it is tried again next time', async () => {
+    const cacheDir = tmp();
+    const dir = path.join(cacheDir, spec.id);
+    fs.mkdirSync(dir);
+    for (const f of ['model.onnx', 'tokenizer.json']) fs.writeFileSync(path.join(dir, f), 'x');
+    await expect(ensureModelDir(spec, { cacheDir, endpoint: 'http://127.0.0.1:9' })).resolves.toBe(dir);
+    hits.length = 0;
+    await ensureModelDir(spec, { cacheDir, endpoint: base });
+    expect(hits.map((h) => h.url)).toEqual(['/org/test-model/resolve/main/config.json']);
   });
 
   test('a pinned revision is fetched from resolve/<revision>/, and a file whose sha256 differs is refused', async () => {
