@@ -1,5 +1,5 @@
 // Prometheus metrics with the seed's names, in a registry per server (so several servers can share a process).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import type { SimilarityService } from '../service.js';
 
 export class ServiceMetrics {
@@ -20,7 +20,7 @@ export class ServiceMetrics {
       name: 'fastembed_request_duration_seconds',
       help: 'HTTP request duration by API method',
       labelNames: ['method'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: exponentialBuckets(0.001, 2, 15), // the seed's buckets
       registers,
     });
     const stat = <T>(pick: (s: ReturnType<SimilarityService['getStats']>) => T) => () => pick(service.getStats());
@@ -33,12 +33,24 @@ export class ServiceMetrics {
           this.set(read());
         },
       });
+    // Totals the service already counts, exported as Counters (a reset, e.g. clearCache, reads as a counter reset).
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
     gauge('fastembed_cache_size', 'Embeddings held in the in-memory cache', stat((s) => s.cache.size));
     gauge('fastembed_model_pool_size', 'ONNX Runtime sessions in the pool', stat((s) => s.poolSize));
-    gauge('fastembed_cache_hits', 'Embedding cache hits since start', stat((s) => s.cache.hits));
-    gauge('fastembed_cache_misses', 'Embedding cache misses since start', stat((s) => s.cache.misses));
-    gauge('fastembed_fallback_count', 'Answers given by the Jaccard fallback since start', stat((s) => s.fallbackCount));
-    gauge('fastembed_texts_embedded', 'Texts run through the model since start', stat((s) => s.textsEmbedded));
+    counter('fastembed_cache_hits_total', 'Embedding cache hits since start', stat((s) => s.cache.hits));
+    counter('fastembed_cache_misses_total', 'Embedding cache misses since start', stat((s) => s.cache.misses));
+    counter('fastembed_fallbacks_total', 'Answers given by the Jaccard fallback since start', stat((s) => s.fallbackCount));
+    counter('fastembed_texts_embedded_total', 'Texts run through the model since start', stat((s) => s.textsEmbedded));
     gauge('fastembed_healthy', '1 when healthy, 0 when degraded or starting', () => (service.health().status === 'healthy' ? 1 : 0));
+    gauge('fastembed_model_loaded', '1 when a model answers, 0 while starting or on the fallback', () => (service.modelLoaded ? 1 : 0));
   }
 }

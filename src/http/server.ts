@@ -1,5 +1,5 @@
 // The HTTP service: Fastify routes over a SimilarityService, with validation, metrics, health and backpressure.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { SimilarityService } from '../service.js';
 import { ServiceMetrics } from './metrics.js';
 import { computeSchema, embeddingsSchema, searchSchema, simpleGet } from './schemas.js';
@@ -86,6 +86,13 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
   let inFlight = 0;
   let shuttingDown = false;
 
+  // A slot is returned exactly once however the request ends: answered, failed, or abandoned by its client
+  // (leaked slots would end in 503 forever).
+  const release = (req: FastifyRequest) => {
+    if (!req.countedInFlight) return;
+    req.countedInFlight = false;
+    inFlight--;
+  };
   // Backpressure: a bounded number of API requests at once; the rest are told to retry instead of queueing.
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/api/')) return;
@@ -99,11 +106,14 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
     }
     inFlight++;
     req.countedInFlight = true;
+    // 'close' fires for every response, sent or abandoned by its client (onResponse never runs for those).
+    reply.raw.once('close', () => release(req));
   });
   app.addHook('onResponse', async (req, reply) => {
-    if (req.countedInFlight) inFlight--;
+    release(req);
     const method = req.routeOptions.config.apiMethod;
-    if (!method) return;
+    // Probes are not traffic: counting them would make an idle server look busy.
+    if (!method || method === 'health' || method === 'ready') return;
     metrics.requests.inc({ method, status: String(reply.statusCode) });
     metrics.duration.observe({ method }, reply.elapsedTime / 1000);
   });

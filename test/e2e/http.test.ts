@@ -1,5 +1,6 @@
 // The real HTTP server on an ephemeral loopback port, hit with real requests (fetch).
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -94,10 +95,19 @@ describe('routes', () => {
       expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.eE+-]+|NaN|[+-]Inf$/);
     }
     expect(text).toMatch(/fastembed_requests_total\{method="compute",status="200"\} [1-9]/);
-    expect(text).toMatch(/fastembed_request_duration_seconds_bucket\{le="0.005",method="compute"\}/);
+    expect(text).toMatch(/fastembed_request_duration_seconds_bucket\{le="0.004",method="compute"\}/);
     expect(text).toMatch(/^fastembed_cache_size [0-9]+$/m);
     expect(text).toMatch(/^fastembed_model_pool_size 1$/m);
     expect(text).toMatch(/^process_resident_memory_bytes [0-9]+/m);
+    // Totals are Counters named *_total; probes are not counted as requests.
+    for (const name of ['fastembed_cache_hits_total', 'fastembed_cache_misses_total', 'fastembed_fallbacks_total', 'fastembed_texts_embedded_total']) {
+      expect(text).toContain(`# TYPE ${name} counter`);
+    }
+    expect(text).not.toMatch(/^# TYPE fastembed_\w+_total gauge$/m);
+    await fetch(`${base}/health`);
+    await fetch(`${base}/ready`);
+    const after = await (await fetch(`${base}/metrics`)).text();
+    expect(after).not.toMatch(/fastembed_requests_total\{method="(health|ready)"/);
   });
 });
 
@@ -254,6 +264,38 @@ describe('health and lifecycle', () => {
     expect((await first).status).toBe(200);
     await srv.app.close();
     await s.close();
+  });
+
+  test('requests abandoned by their clients give their slot back: the server keeps answering', async () => {
+    const big = sharedModelDirs()[0];
+    const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: big, cacheDir, enableCache: false });
+    const srv = await start(s, { maxInFlight: 2 });
+    try {
+      const { port } = new URL(srv.base);
+      const body = JSON.stringify({ query: 'q', documents: Array.from({ length: 30 }, (_, i) => `document ${i} with a few more words`) });
+      // More abandoned requests than slots: each is sent whole, then its socket is destroyed while the model works.
+      await Promise.all(
+        Array.from({ length: 6 }, () =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect(Number(port), '127.0.0.1', () => {
+              socket.write(`POST /api/similarity/search HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+              setTimeout(() => {
+                socket.destroy();
+                resolve();
+              }, 100);
+            });
+            socket.on('error', () => resolve());
+          }),
+        ),
+      );
+      await vi.waitFor(async () => expect((await post(`${srv.base}/api/similarity/compute`, { text1: 'a', text2: 'b' })).status).toBe(200), {
+        timeout: 60_000,
+        interval: 200,
+      });
+    } finally {
+      await srv.app.close();
+      await s.close();
+    }
   });
 
   test('graceful close: in-flight requests finish, then new connections are refused', async () => {
