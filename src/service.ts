@@ -100,6 +100,11 @@ export class SimilarityService {
   #status: ServiceStatus = 'initializing';
   #initError: string | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** Public calls running now; close() waits for them (#drained) before freeing the model. */
+  #active = 0;
+  readonly #drained: Array<() => void> = [];
+  #closing = false;
+  #closed: Promise<void> | undefined;
   #retryDelay = 0;
   #lastFailure: string | undefined;
   #storeError: string | undefined;
@@ -256,7 +261,16 @@ export class SimilarityService {
 
   /** Runs one public call: counts it, times it, and maps failures to the fallback (or rethrows). */
   async #call<T>(method: string, work: () => Promise<T>, fallback?: () => T): Promise<T> {
-    if (this.#status === 'closed') throw new ClosedError('SimilarityService');
+    if (this.#status === 'closed' || this.#closing) throw new ClosedError('SimilarityService');
+    this.#active++;
+    try {
+      return await this.#run(method, work, fallback);
+    } finally {
+      if (--this.#active === 0) for (const wake of this.#drained.splice(0)) wake();
+    }
+  }
+
+  async #run<T>(method: string, work: () => Promise<T>, fallback?: () => T): Promise<T> {
     this.#requests++;
     this.#byMethod[method] = (this.#byMethod[method] ?? 0) + 1;
     const start = performance.now();
@@ -468,11 +482,28 @@ export class SimilarityService {
     if (this.#ownsEmbedder) await this.#embedder?.close();
   }
 
-  /** Finishes running work, then frees the model and the cache. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#status === 'closed') return;
-    this.#status = 'closed';
+  /**
+   * Refuses new calls at once (ClosedError), lets the calls already running finish (up to `deadlineMs`, default
+   * 30 s; past it they fail with ClosedError), then frees the model and the cache. Idempotent.
+   */
+  async close(options: { deadlineMs?: number } = {}): Promise<void> {
+    if (this.#status === 'closed' || this.#closing) return this.#closed;
+    this.#closing = true;
     clearTimeout(this.#retryTimer);
+    this.#closed = this.#shutdown(options.deadlineMs ?? 30_000);
+    return this.#closed;
+  }
+
+  async #shutdown(deadlineMs: number): Promise<void> {
+    if (this.#active > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#drained.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    this.#status = 'closed';
     this.#batcher?.flush();
     await this.#ready?.catch(() => undefined);
     await this.#closeEmbedder();

@@ -267,6 +267,17 @@ describe('fallback', () => {
 });
 
 describe('lifecycle', () => {
+  test('close() lets the calls already running finish with real answers, and refuses new ones at once', async () => {
+    const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir, enableCache: false, maxBatchTexts: 4 });
+    const running = sentences.slice(0, 40).map((t, i) => s.computeSimilarity(t, sentences[(i + 1) % 40]));
+    const closing = s.close();
+    await expect(s.computeSimilarity('new', 'call')).rejects.toThrow(ClosedError);
+    const results = await Promise.all(running);
+    expect(results.every((r) => r.method === 'fastembed_cosine')).toBe(true);
+    await closing;
+    expect(s.getStats().status).toBe('closed');
+  });
+
   test('calls after close() fail clearly; close is idempotent', async () => {
     const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
     await s.close();
