@@ -1,14 +1,11 @@
 // Embedder: text in, L2-normalised embeddings out, batched across a pool of native ORT sessions.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomicAsync } from './atomic-write.js';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
 import { buildBatch, planBatches } from './batching.js';
-import { abortError, ClosedError, FastembedError } from './errors.js';
+import { abortError, ClosedError } from './errors.js';
 import { checkModelDir, defaultCacheDir, ensureModelDir } from './models/loader.js';
-import { quantizeInt8 } from './models/quantize.js';
+import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from './models/artifacts.js';
 import { getModelSpec, type ModelSpec } from './models/registry.js';
 import { TextTokenizer, type TokenizedText } from './tokenizer.js';
 
@@ -75,8 +72,6 @@ interface Recipe {
 }
 
 const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
-/** Changes whenever quantizeInt8 makes different graphs: it names the cached file and enters the fingerprint. */
-const INT8_VERSION = 'int8-v2';
 
 function positiveInt(value: unknown, name: string, max: number): void {
   if (value === undefined) return;
@@ -332,59 +327,3 @@ export class Embedder {
     await this.close();
   }
 }
-
-/**
- * A file's identity by content, cheap enough for start-up and the same on every replica (unlike mtime): its size and
- * the sha256 of its first and last 64 KiB, where an ONNX file keeps its graph and the first and last weights.
- */
-function contentFingerprint(file: string): string {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const chunk = Buffer.alloc(Math.min(size, 1 << 16));
-    const hash = createHash('sha256').update(String(size));
-    fs.readSync(fd, chunk, 0, chunk.length, 0);
-    hash.update(chunk);
-    fs.readSync(fd, chunk, 0, chunk.length, size - chunk.length);
-    return hash.update(chunk).digest('hex');
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** The int8 copy of `modelFile`, made on first use and written atomically into cacheDir/quantized. */
-async function quantizedModel(cacheDir: string, modelFile: string): Promise<string> {
-  const st = fs.statSync(modelFile);
-  const key = createHash('sha256').update([path.resolve(modelFile), st.size, st.mtimeMs, INT8_VERSION].join('\0')).digest('hex').slice(0, 24);
-  const out = path.join(cacheDir, 'quantized', `${key}.onnx`);
-  if (fs.existsSync(out)) return out;
-  await fs.promises.mkdir(path.dirname(out), { recursive: true });
-  const { bytes, report } = quantizeInt8(await fs.promises.readFile(modelFile));
-  if (report.quantized === 0) {
-    throw new FastembedError(`quantize: 'int8' found no MatMul with constant weights in ${modelFile}; use the model as is`, 'ERR_QUANTIZE');
-  }
-  await writeFileAtomicAsync(out, bytes);
-  return out;
-}
-
-/**
- * Where the optimised graph of `modelFile` is cached: keyed by the model's path, size and mtime, the ORT version
- * and the CPU, since ORT's "all" level bakes in hardware-specific kernels. undefined if cacheDir isn't writable.
- */
-function optimizedGraphPath(cacheDir: string, modelFile: string, ortVersion: string): string | undefined {
-  try {
-    const st = fs.statSync(modelFile);
-    const cpu = os.cpus()[0]?.model ?? 'cpu';
-    const key = createHash('sha256')
-      .update([path.resolve(modelFile), st.size, st.mtimeMs, ortVersion, cpu, binding().simdLevel].join('\0'))
-      .digest('hex')
-      .slice(0, 24);
-    const dir = path.join(cacheDir, 'optimized');
-    fs.mkdirSync(dir, { recursive: true });
-    fs.accessSync(dir, fs.constants.W_OK);
-    return path.join(dir, `${key}.onnx`);
-  } catch {
-    return undefined;
-  }
-}
-

@@ -1,13 +1,15 @@
-// SimilarityService: the public API. Embeddings through a cache and a micro-batcher, similarity with the native
-// SIMD kernels, and the Jaccard fallback when the model is unavailable, fails or is too slow.
-import { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
+// SimilarityService: the public API, a facade over a ModelHandle (load, retry, close) and, once the model is loaded,
+// a VectorSource (cache, micro-batching, deadlines). It adds the similarity math (native SIMD kernels), the Jaccard
+// fallback when the model is unavailable, fails or is too slow, counting, health and a draining close().
+import type { CacheStats } from './cache/embedding-cache.js';
 import type { EmbeddingStore } from './cache/store.js';
-import { embedderOptionsFrom, resolveConfig, type SimilarityConfig } from './config.js';
-import { assertTexts, Embedder } from './embedder.js';
-import { abortError, ClosedError, FastembedError } from './errors.js';
+import { resolveConfig, type SimilarityConfig } from './config.js';
+import { assertTexts, type Embedder } from './embedder.js';
+import { ClosedError, FastembedError } from './errors.js';
 import { JaccardFallback } from './fallback.js';
 import { LatencyTracker } from './latency.js';
-import { MicroBatcher } from './micro-batcher.js';
+import { ModelHandle } from './model-handle.js';
+import { VectorSource } from './vector-source.js';
 import { cosine, scoreAll, topK } from './vector.js';
 
 export type SimilarityMethod = 'fastembed_cosine' | 'jaccard_fallback';
@@ -74,51 +76,27 @@ function assertText(value: unknown, name: string): asserts value is string {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
 }
 
-/** Rejects when `ms` passes (ERR_TIMEOUT) or `signal` aborts; the work itself goes on and may still be cached. */
-function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<T> {
-  if (ms <= 0 && !signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const timer =
-      ms > 0 ? setTimeout(() => reject(new FastembedError(`Embedding took longer than the ${ms} ms timeout`, 'ERR_TIMEOUT')), ms) : undefined;
-    const onAbort = () => reject(abortError(signal!));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    });
-  });
-}
-
 export class SimilarityService {
   readonly config: Readonly<SimilarityConfig>;
-  readonly #deps: ServiceDependencies;
-  #embedder: Embedder | undefined;
-  #ownsEmbedder = false;
-  #cache: EmbeddingCache | undefined;
-  #batcher: MicroBatcher | undefined;
-  #ready: Promise<void> | undefined;
-  #status: ServiceStatus = 'initializing';
-  #initError: string | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #handle: ModelHandle;
+  #source: VectorSource | undefined;
   /** Public calls running now; close() waits for them (#drained) before freeing the model. */
   #active = 0;
   readonly #drained: Array<() => void> = [];
   #closing = false;
   #closed: Promise<void> | undefined;
-  #retryDelay = 0;
-  #lastFailure: string | undefined;
-  #storeError: string | undefined;
   readonly #started = Date.now();
   readonly #latency = new LatencyTracker();
   readonly #byMethod: Record<string, number> = {};
   #requests = 0;
   #fallbacks = 0;
   #errors = 0;
-  #textsEmbedded = 0;
 
   constructor(config: Partial<SimilarityConfig> = {}, deps: ServiceDependencies = {}) {
     this.config = Object.freeze(resolveConfig(config));
-    this.#deps = deps;
+    this.#handle = new ModelHandle(this.config, deps.embedder, async (embedder) => {
+      this.#source = await VectorSource.open(embedder, this.config, deps.store);
+    });
   }
 
   /** Creates and initialises a service. */
@@ -134,134 +112,31 @@ export class SimilarityService {
    * backoff until it succeeds; without the fallback, the error is thrown. Idempotent.
    */
   initialize(): Promise<void> {
-    this.#ready ??= this.#initialize();
-    return this.#ready;
+    return this.#handle.load();
   }
 
   /** True once a model is loaded: the service answers with embeddings, not the fallback. */
   get modelLoaded(): boolean {
-    return this.#batcher !== undefined;
+    return this.#handle.embedder !== undefined;
   }
 
-  async #initialize(): Promise<void> {
-    const c = this.config;
-    try {
-      if (!c.enabled) throw new FastembedError('the model is disabled in the configuration (enabled: false)', 'ERR_DISABLED');
-      if (this.#deps.embedder) {
-        this.#embedder = this.#deps.embedder;
-      } else {
-        this.#embedder = await Embedder.create(embedderOptionsFrom(c));
-        this.#ownsEmbedder = true;
-      }
-      if (this.#status === 'closed') {
-        await this.#closeEmbedder();
-        return;
-      }
-      if (c.enableCache) {
-        const l2 = await this.#openStore();
-        this.#cache = new EmbeddingCache({ recipe: this.#embedder.fingerprint, maxEntries: c.cacheSize, ttlMs: c.cacheTtl, l2 });
-      }
-      const embedder = this.#embedder;
-      this.#batcher = new MicroBatcher((texts) => this.#embedUncached(embedder, texts), {
-        windowMs: c.batchWindowMs,
-        maxTexts: c.maxBatchTexts,
-      });
-      this.#initError = undefined;
-      this.#status = 'healthy';
-    } catch (err) {
-      // A half-initialised attempt frees what it made, so a retry starts clean.
-      await this.#closeEmbedder().catch(() => undefined);
-      this.#embedder = undefined;
-      this.#ownsEmbedder = false;
-      const first = this.#initError === undefined;
-      this.#initError = `model unavailable: ${(err as Error).message}`;
-      if (!c.fallback) {
-        this.#status = 'degraded';
-        throw err;
-      }
-      if (this.#status === 'closed') return;
-      this.#status = 'degraded';
-      const retry = c.enabled && c.loadRetryMs > 0 && !this.#deps.embedder;
-      if (first && c.enabled) {
-        process.emitWarning(
-          `${this.#initError}\nAnswering with Jaccard similarity (method 'jaccard_fallback') ` +
-            (retry ? 'while the load is retried in the background.' : 'until the service is restarted.'),
-          { code: 'FASTEMBED_FALLBACK' },
-        );
-      }
-      if (retry) this.#scheduleRetry();
-    }
-  }
-
-  #scheduleRetry(): void {
-    this.#retryDelay = Math.min(60_000, this.#retryDelay === 0 ? this.config.loadRetryMs : this.#retryDelay * 2);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#ready = this.#initialize();
-    }, this.#retryDelay);
-    // A retry never keeps the process alive on its own (the CLI exits, a server stays up for its socket).
-    this.#retryTimer.unref();
-  }
-
-  /**
-   * The L2 store; one that cannot open leaves the service working on L1 alone, with the reason in health(). The
-   * store modules (and lmdb / ioredis) load only when configured: they cost start-up time otherwise.
-   */
-  async #openStore(): Promise<EmbeddingStore | undefined> {
-    const c = this.config;
-    if (this.#deps.store) return this.#deps.store;
-    try {
-      if (c.redisUrl) {
-        const { RedisStore } = await import('./cache/redis-store.js');
-        return new RedisStore(c.redisUrl, { ttlSeconds: Math.ceil(c.cacheTtl / 1000) });
-      }
-      if (c.diskCachePath) {
-        const { DiskStore } = await import('./cache/disk-store.js');
-        return DiskStore.open(c.diskCachePath);
-      }
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-      const fix = missing ? ` (install it: npm install ${c.redisUrl ? 'ioredis' : 'lmdb'})` : '';
-      this.#storeError = `L2 cache unavailable (${c.redisUrl ? 'redis' : c.diskCachePath}): ${(err as Error).message}${fix}`;
-    }
-    return undefined;
-  }
-
-  async #embedUncached(embedder: Embedder, texts: string[]): Promise<Float32Array[]> {
-    const vectors = await embedder.embed(texts);
-    this.#textsEmbedded += texts.length;
-    // Only complete results reach the cache: a failed or aborted batch writes nothing.
-    if (this.#cache) await this.#cache.setMany(texts.map((t, i) => [this.#cache!.key(t), vectors[i]]));
-    return vectors;
-  }
-
-  /** Vectors for texts (cache first, misses micro-batched); throws when the model cannot answer in time. */
-  async #vectors(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    if (signal?.aborted) throw abortError(signal);
-    await this.initialize().catch((err: Error) => {
-      throw new FastembedError(this.#initError ?? err.message, 'ERR_MODEL_UNAVAILABLE', { cause: err });
+  /** The loaded model's vector source; ERR_MODEL_UNAVAILABLE (with the reason) when there is none. */
+  async #vectorSource(): Promise<VectorSource> {
+    await this.#handle.load().catch((err: Error) => {
+      throw new FastembedError(this.#handle.error ?? err.message, 'ERR_MODEL_UNAVAILABLE', { cause: err });
     });
-    if (this.#status === 'closed') throw new ClosedError('SimilarityService');
-    if (!this.#embedder || !this.#batcher) {
-      throw new FastembedError(this.#initError ?? 'model unavailable', 'ERR_MODEL_UNAVAILABLE');
-    }
-    const out: Array<Float32Array | undefined> = this.#cache
-      ? await this.#cache.getMany(texts.map((t) => this.#cache!.key(t)))
-      : new Array<undefined>(texts.length).fill(undefined);
-    const missing: number[] = [];
-    for (let i = 0; i < out.length; i++) if (out[i] === undefined) missing.push(i);
-    if (missing.length > 0) {
-      const fresh = await withDeadline(this.#batcher.embedMany(missing.map((i) => texts[i])), this.config.timeout, signal);
-      missing.forEach((i, j) => (out[i] = fresh[j]));
-      this.#lastFailure = undefined;
-    }
-    return out as Float32Array[];
+    if (this.#handle.state === 'closed') throw new ClosedError('SimilarityService');
+    if (!this.modelLoaded || !this.#source) throw new FastembedError(this.#handle.error ?? 'model unavailable', 'ERR_MODEL_UNAVAILABLE');
+    return this.#source;
+  }
+
+  async #vectors(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    return (await this.#vectorSource()).vectors(texts, signal);
   }
 
   /** Runs one public call: counts it, times it, and maps failures to the fallback (or rethrows). */
   async #call<T>(method: string, work: () => Promise<T>, fallback?: () => T): Promise<T> {
-    if (this.#status === 'closed' || this.#closing) throw new ClosedError('SimilarityService');
+    if (this.#closing) throw new ClosedError('SimilarityService');
     this.#active++;
     try {
       return await this.#run(method, work, fallback);
@@ -280,7 +155,6 @@ export class SimilarityService {
       const e = err as Error;
       const callerError = e instanceof TypeError || e instanceof RangeError || e.name === 'AbortError' || e instanceof ClosedError;
       if (!callerError) {
-        this.#lastFailure = e.message;
         if (fallback && this.config.fallback) {
           this.#fallbacks++;
           return fallback();
@@ -294,8 +168,9 @@ export class SimilarityService {
   }
 
   #result(similarity: number, method: SimilarityMethod): SimilarityResult {
-    return method === 'fastembed_cosine'
-      ? { similarity, method, model: this.#embedder!.model, dimension: this.#embedder!.dim }
+    const embedder = this.#source?.embedder;
+    return method === 'fastembed_cosine' && embedder
+      ? { similarity, method, model: embedder.model, dimension: embedder.dim }
       : { similarity, method, model: FALLBACK_MODEL, dimension: 0 };
   }
 
@@ -386,8 +261,8 @@ export class SimilarityService {
   async preload(texts: string[], options: CallOptions = {}): Promise<number> {
     assertTexts(texts);
     await this.#call('preload', async () => {
-      await this.initialize().catch(() => undefined);
-      return this.#vectors(this.#passages(texts), options.signal);
+      const source = await this.#vectorSource();
+      return source.vectors(passages(source.embedder, texts), options.signal);
     });
     return texts.length;
   }
@@ -403,17 +278,8 @@ export class SimilarityService {
    * instruction, e5's "query: "/"passage: "), exactly as Embedder.embedQuery/embedPassages embed them.
    */
   async #searchVectors(query: string, documents: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    await this.initialize().catch(() => undefined); // the prefixes need the model; #vectors reports a failed load
-    return this.#vectors([this.#queryPrefix() + query, ...this.#passages(documents)], signal);
-  }
-
-  #queryPrefix(): string {
-    return this.#embedder?.queryPrefix ?? '';
-  }
-
-  #passages(documents: string[]): string[] {
-    const prefix = this.#embedder?.passagePrefix ?? '';
-    return prefix ? documents.map((d) => prefix + d) : documents;
+    const source = await this.#vectorSource();
+    return source.vectors([source.embedder.queryPrefix + query, ...passages(source.embedder, documents)], signal);
   }
 
   /** Documents' vectors (all but the first, the query) as one contiguous matrix for the SIMD kernels. */
@@ -430,68 +296,70 @@ export class SimilarityService {
   }
 
   get status(): ServiceStatus {
-    return this.#status;
+    return this.health().status;
   }
 
   /** Why the service is degraded (empty when healthy). */
   reasons(): string[] {
     const out: string[] = [];
-    if (this.#initError) out.push(this.#initError);
-    if (this.#lastFailure) out.push(`last embedding failed: ${this.#lastFailure}`);
-    const l2 = this.#storeError ?? this.#cache?.l2Problem();
-    if (l2) out.push(l2);
+    if (this.#handle.error) out.push(this.#handle.error);
+    if (this.modelLoaded && this.#source) out.push(...this.#source.problems());
     return out;
   }
 
   /** healthy / degraded (with reasons) / initializing / closed. */
   health(): { status: ServiceStatus; reasons: string[] } {
     const reasons = this.reasons();
-    const status = this.#status === 'healthy' && reasons.length > 0 ? 'degraded' : this.#status;
+    const state = this.#handle.state;
+    const status: ServiceStatus =
+      state === 'closed' ? 'closed' : state === 'loading' && reasons.length === 0 ? 'initializing' : reasons.length > 0 || state === 'failed' ? 'degraded' : 'healthy';
     return { status, reasons };
   }
 
   getStats(): ServiceStats {
-    const cache = this.#cache?.stats() ?? { size: 0, hits: 0, misses: 0, hitRate: 0, l1Hits: 0, l2Hits: 0, l2Errors: 0, l2: undefined };
+    const embedder = this.#handle.embedder;
+    const source = embedder ? this.#source : undefined;
+    const sourceStats = source?.stats() ?? {
+      cache: { size: 0, hits: 0, misses: 0, hitRate: 0, l1Hits: 0, l2Hits: 0, l2Errors: 0, l2: undefined, enabled: false },
+      textsEmbedded: 0,
+      microBatches: { batches: 0, requests: 0 },
+    };
     const { avgMs, p50Ms, p99Ms } = this.#latency.summary();
     const { status, reasons } = this.health();
     return {
       status,
       reasons,
-      initialized: this.#embedder !== undefined,
-      model: this.#embedder?.model ?? this.config.model,
-      dimension: this.#embedder?.dim ?? 0,
-      poolSize: this.#embedder?.poolSize ?? 0,
+      initialized: embedder !== undefined,
+      model: embedder?.model ?? this.config.model,
+      dimension: embedder?.dim ?? 0,
+      poolSize: embedder?.poolSize ?? 0,
       requests: this.#requests,
       requestsByMethod: { ...this.#byMethod },
-      cache: { ...cache, enabled: this.#cache !== undefined },
+      cache: sourceStats.cache,
       fallbackCount: this.#fallbacks,
       errors: this.#errors,
       latency: { avgMs, p50Ms, p99Ms },
-      textsEmbedded: this.#textsEmbedded,
-      microBatches: this.#batcher?.stats() ?? { batches: 0, requests: 0 },
+      textsEmbedded: sourceStats.textsEmbedded,
+      microBatches: sourceStats.microBatches,
       uptimeMs: Date.now() - this.#started,
     };
   }
 
   /** Empties the in-memory and the persistent cache and resets their counters. */
   async clearCache(): Promise<void> {
-    await this.#cache?.clear();
-  }
-
-  async #closeEmbedder(): Promise<void> {
-    if (this.#ownsEmbedder) await this.#embedder?.close();
+    await this.#source?.clearCache();
   }
 
   /**
    * Refuses new calls at once (ClosedError), lets the calls already running finish (up to `deadlineMs`, default
    * 30 s; past it they fail with ClosedError), then frees the model and the cache. Idempotent.
    */
-  async close(options: { deadlineMs?: number } = {}): Promise<void> {
-    if (this.#status === 'closed' || this.#closing) return this.#closed;
-    this.#closing = true;
-    clearTimeout(this.#retryTimer);
-    this.#closed = this.#shutdown(options.deadlineMs ?? 30_000);
-    return this.#closed;
+  close(options: { deadlineMs?: number } = {}): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#closed = this.#shutdown(options.deadlineMs ?? 30_000);
+    }
+    return this.#closed!;
   }
 
   async #shutdown(deadlineMs: number): Promise<void> {
@@ -503,16 +371,19 @@ export class SimilarityService {
       ]);
       clearTimeout(timer);
     }
-    this.#status = 'closed';
-    this.#batcher?.flush();
-    await this.#ready?.catch(() => undefined);
-    await this.#closeEmbedder();
-    await this.#cache?.close();
+    this.#source?.flush();
+    await this.#handle.close(); // waits for the model's running batches
+    await this.#source?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Documents as the model embeds passages (e5's "passage: "; most models add nothing). */
+function passages(embedder: Embedder, documents: string[]): string[] {
+  return embedder.passagePrefix ? documents.map((d) => embedder.passagePrefix + d) : documents;
 }
 
 function byScore(a: DocumentMatch, b: DocumentMatch): number {

@@ -1,0 +1,132 @@
+// VectorSource: the vectors of texts for one loaded model — cache first (L1, then the L2 store), the misses
+// micro-batched into the model, each call bounded by the timeout and its AbortSignal.
+import { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
+import type { EmbeddingStore } from './cache/store.js';
+import type { SimilarityConfig } from './config.js';
+import type { Embedder } from './embedder.js';
+import { abortError, FastembedError } from './errors.js';
+import { MicroBatcher } from './micro-batcher.js';
+
+/** Rejects when `ms` passes (ERR_TIMEOUT) or `signal` aborts; the work itself goes on and may still be cached. */
+function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<T> {
+  if (ms <= 0 && !signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const timer =
+      ms > 0 ? setTimeout(() => reject(new FastembedError(`Embedding took longer than the ${ms} ms timeout`, 'ERR_TIMEOUT')), ms) : undefined;
+    const onAbort = () => reject(abortError(signal!));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
+/**
+ * The configured L2 store; one that cannot open leaves the cache on L1 alone, with the reason. The store modules
+ * (and lmdb / ioredis) load only when configured: they cost start-up time otherwise.
+ */
+async function openStore(c: Readonly<SimilarityConfig>): Promise<{ store?: EmbeddingStore; error?: string }> {
+  try {
+    if (c.redisUrl) {
+      const { RedisStore } = await import('./cache/redis-store.js');
+      return { store: new RedisStore(c.redisUrl, { ttlSeconds: Math.ceil(c.cacheTtl / 1000) }) };
+    }
+    if (c.diskCachePath) {
+      const { DiskStore } = await import('./cache/disk-store.js');
+      return { store: await DiskStore.open(c.diskCachePath) };
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+    const fix = missing ? ` (install it: npm install ${c.redisUrl ? 'ioredis' : 'lmdb'})` : '';
+    return { error: `L2 cache unavailable (${c.redisUrl ? 'redis' : c.diskCachePath}): ${(err as Error).message}${fix}` };
+  }
+  return {};
+}
+
+export class VectorSource {
+  readonly embedder: Embedder;
+  readonly #cache: EmbeddingCache | undefined;
+  readonly #batcher: MicroBatcher;
+  readonly #timeout: number;
+  readonly #storeError: string | undefined;
+  #lastFailure: string | undefined;
+  #textsEmbedded = 0;
+
+  private constructor(embedder: Embedder, config: Readonly<SimilarityConfig>, cache: EmbeddingCache | undefined, storeError: string | undefined) {
+    this.embedder = embedder;
+    this.#cache = cache;
+    this.#storeError = storeError;
+    this.#timeout = config.timeout;
+    this.#batcher = new MicroBatcher((texts) => this.#embedUncached(texts), {
+      windowMs: config.batchWindowMs,
+      maxTexts: config.maxBatchTexts,
+    });
+  }
+
+  /** `store` overrides the configured L2 (diskCachePath / redisUrl). */
+  static async open(embedder: Embedder, config: Readonly<SimilarityConfig>, store?: EmbeddingStore): Promise<VectorSource> {
+    if (!config.enableCache) return new VectorSource(embedder, config, undefined, undefined);
+    const l2 = store ? { store } : await openStore(config);
+    const cache = new EmbeddingCache({ recipe: embedder.fingerprint, maxEntries: config.cacheSize, ttlMs: config.cacheTtl, l2: l2.store });
+    return new VectorSource(embedder, config, cache, l2.error);
+  }
+
+  async #embedUncached(texts: string[]): Promise<Float32Array[]> {
+    const vectors = await this.embedder.embed(texts);
+    this.#textsEmbedded += texts.length;
+    // Only complete results reach the cache: a failed or aborted batch writes nothing.
+    if (this.#cache) await this.#cache.setMany(texts.map((t, i) => [this.#cache!.key(t), vectors[i]]));
+    return vectors;
+  }
+
+  /** Vectors for texts, in order (cache first, misses micro-batched); throws on timeout, abort or a model error. */
+  async vectors(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    if (signal?.aborted) throw abortError(signal);
+    const out: Array<Float32Array | undefined> = this.#cache
+      ? await this.#cache.getMany(texts.map((t) => this.#cache!.key(t)))
+      : new Array<undefined>(texts.length).fill(undefined);
+    const missing: number[] = [];
+    for (let i = 0; i < out.length; i++) if (out[i] === undefined) missing.push(i);
+    if (missing.length > 0) {
+      try {
+        const fresh = await withDeadline(this.#batcher.embedMany(missing.map((i) => texts[i])), this.#timeout, signal);
+        missing.forEach((i, j) => (out[i] = fresh[j]));
+        this.#lastFailure = undefined;
+      } catch (err) {
+        if ((err as Error).name !== 'AbortError') this.#lastFailure = (err as Error).message;
+        throw err;
+      }
+    }
+    return out as Float32Array[];
+  }
+
+  /** What is wrong now: the last embedding failure (until one succeeds) and an unusable L2 store. */
+  problems(): string[] {
+    const out: string[] = [];
+    if (this.#lastFailure) out.push(`last embedding failed: ${this.#lastFailure}`);
+    const l2 = this.#storeError ?? this.#cache?.l2Problem();
+    if (l2) out.push(l2);
+    return out;
+  }
+
+  stats(): { cache: CacheStats & { enabled: boolean }; textsEmbedded: number; microBatches: { batches: number; requests: number } } {
+    const cache = this.#cache?.stats() ?? { size: 0, hits: 0, misses: 0, hitRate: 0, l1Hits: 0, l2Hits: 0, l2Errors: 0, l2: undefined };
+    return { cache: { ...cache, enabled: this.#cache !== undefined }, textsEmbedded: this.#textsEmbedded, microBatches: this.#batcher.stats() };
+  }
+
+  async clearCache(): Promise<void> {
+    await this.#cache?.clear();
+  }
+
+  /** Sends texts waiting for a micro-batch to the model now (before it closes). */
+  flush(): void {
+    this.#batcher.flush();
+  }
+
+  /** Closes the cache's store; call after the model has finished its last batch. */
+  async close(): Promise<void> {
+    await this.#cache?.close();
+  }
+}
