@@ -2,7 +2,7 @@
 // Validation reports every invalid field at once.
 import fs from 'node:fs';
 import os from 'node:os';
-import { FastembedError } from './errors.js';
+import { FastembedError, invalidArgument } from './errors.js';
 import type { EmbedderOptions } from './embedder.js';
 import { defaultCacheDir } from './models/loader.js';
 
@@ -132,7 +132,7 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
 
 /** Defaults + `partial`, validated; throws ConfigError listing every invalid or unknown field. */
 export function resolveConfig(partial: Partial<SimilarityConfig> = {}, base: SimilarityConfig = DEFAULT_CONFIG): SimilarityConfig {
-  if (partial === null || typeof partial !== 'object') throw new TypeError('config must be an object');
+  if (partial === null || typeof partial !== 'object') throw invalidArgument('type', 'config must be an object');
   const merged = { ...base, ...partial } as SimilarityConfig;
   const problems: string[] = [];
   for (const key of Object.keys(partial)) {

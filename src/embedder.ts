@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
 import { buildBatch, planBatches } from './batching.js';
-import { abortError, ClosedError } from './errors.js';
+import { abortError, ClosedError, invalidArgument } from './errors.js';
 import { checkModelDir, defaultCacheDir, ensureModelDir } from './models/loader.js';
 import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from './models/artifacts.js';
 import { getModelSpec, type ModelSpec } from './models/registry.js';
@@ -76,16 +76,16 @@ const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
 function positiveInt(value: unknown, name: string, max: number): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);
+    throw invalidArgument('range', `${name} must be an integer from 1 to ${max}, got ${String(value)}`);
   }
 }
 
 /** Rejects non-arrays and non-string items with a TypeError naming the index. */
 export function assertTexts(texts: unknown, name = 'texts'): asserts texts is string[] {
-  if (!Array.isArray(texts)) throw new TypeError(`${name} must be an array of strings, got ${typeof texts}`);
+  if (!Array.isArray(texts)) throw invalidArgument('type', `${name} must be an array of strings, got ${typeof texts}`);
   for (let i = 0; i < texts.length; i++) {
     if (typeof texts[i] !== 'string') {
-      throw new TypeError(`${name}[${i}] must be a string, got ${texts[i] === null ? 'null' : typeof texts[i]}`);
+      throw invalidArgument('type', `${name}[${i}] must be a string, got ${texts[i] === null ? 'null' : typeof texts[i]}`);
     }
   }
 }
@@ -137,17 +137,17 @@ export class Embedder {
   }
 
   static async create(options: EmbedderOptions = {}): Promise<Embedder> {
-    if (options === null || typeof options !== 'object') throw new TypeError('Embedder.create options must be an object');
+    if (options === null || typeof options !== 'object') throw invalidArgument('type', 'Embedder.create options must be an object');
     positiveInt(options.maxLength, 'maxLength', 8192);
     positiveInt(options.batchSize, 'batchSize', 4096);
     positiveInt(options.tokenBudget, 'tokenBudget', 1 << 22);
     positiveInt(options.poolSize, 'poolSize', 64);
     positiveInt(options.threads, 'threads', 256);
     if (options.quantize !== undefined && options.quantize !== 'none' && options.quantize !== 'int8') {
-      throw new RangeError(`quantize must be 'none' or 'int8', got ${String(options.quantize)}`);
+      throw invalidArgument('range', `quantize must be 'none' or 'int8', got ${String(options.quantize)}`);
     }
     if (options.pooling !== undefined && options.pooling !== 'mean' && options.pooling !== 'cls') {
-      throw new RangeError(`pooling must be 'mean' or 'cls', got ${String(options.pooling)}`);
+      throw invalidArgument('range', `pooling must be 'mean' or 'cls', got ${String(options.pooling)}`);
     }
 
     // A registry id always gives the recipe; a bare modelPath is a custom model with the given (or default) recipe.
@@ -217,7 +217,7 @@ export class Embedder {
 
   /** One query, with the model's query prefix (e.g. BGE's retrieval instruction). */
   async embedQuery(text: string, options: EmbedOptions = {}): Promise<Float32Array> {
-    if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${typeof text}`);
+    if (typeof text !== 'string') throw invalidArgument('type', `text must be a string, got ${typeof text}`);
     return (await this.embed([this.queryPrefix + text], options))[0];
   }
 

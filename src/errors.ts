@@ -22,3 +22,12 @@ export function abortError(signal: AbortSignal): Error {
   if (reason instanceof Error && reason.name === 'AbortError') return reason;
   return new DOMException('The operation was aborted', 'AbortError');
 }
+
+/**
+ * A caller's mistake in an argument: a TypeError (wrong type) or RangeError (wrong value) with code
+ * ERR_INVALID_ARG, so the HTTP layer can tell it (400) from an internal TypeError (a bug: 500, logged).
+ */
+export function invalidArgument(kind: 'type' | 'range', message: string): TypeError | RangeError {
+  const err = kind === 'type' ? new TypeError(message) : new RangeError(message);
+  return Object.assign(err, { code: 'ERR_INVALID_ARG' });
+}

@@ -5,7 +5,7 @@ import type { CacheStats } from './cache/embedding-cache.js';
 import type { EmbeddingStore } from './cache/store.js';
 import { resolveConfig, type SimilarityConfig } from './config.js';
 import { assertTexts, type Embedder } from './embedder.js';
-import { ClosedError, FastembedError } from './errors.js';
+import { ClosedError, FastembedError, invalidArgument } from './errors.js';
 import { JaccardFallback } from './fallback.js';
 import { LatencyTracker } from './latency.js';
 import { ModelHandle } from './model-handle.js';
@@ -68,12 +68,12 @@ const FALLBACK_MODEL = 'jaccard';
 
 function assertPositiveInteger(value: unknown, name: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+    throw invalidArgument('range', `${name} must be a positive integer, got ${String(value)}`);
   }
 }
 
 function assertText(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
+  if (typeof value !== 'string') throw invalidArgument('type', `${name} must be a string, got ${value === null ? 'null' : typeof value}`);
 }
 
 export class SimilarityService {
@@ -235,7 +235,7 @@ export class SimilarityService {
   /** Every document with similarity ≥ threshold, best first. */
   filterBySimilarity(query: string, documents: string[], threshold: number, options: CallOptions = {}): Promise<DocumentMatch[]> {
     if (typeof threshold !== 'number' || Number.isNaN(threshold) || threshold < -1 || threshold > 1) {
-      throw new RangeError(`threshold must be a number from -1 to 1, got ${String(threshold)}`);
+      throw invalidArgument('range', `threshold must be a number from -1 to 1, got ${String(threshold)}`);
     }
     return this.computeMultipleSimilarities(query, documents, options).then((all) =>
       all.filter((m) => m.similarity >= threshold).sort(byScore),

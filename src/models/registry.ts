@@ -1,5 +1,5 @@
 // The supported models: one typed table, and the aliases the old Go service's config files used.
-import { FastembedError } from '../errors.js';
+import { FastembedError, invalidArgument } from '../errors.js';
 
 export type PoolingKind = 'mean' | 'cls';
 
@@ -186,7 +186,7 @@ export const MODEL_ALIASES: Readonly<Record<string, string>> = Object.freeze({
 /** Looks a model up by id or alias; an unknown name is an error listing every known id. */
 export function getModelSpec(name: string): ModelSpec {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`model must be a non-empty string (one of: ${MODELS.map((m) => m.id).join(', ')})`);
+    throw invalidArgument('type', `model must be a non-empty string (one of: ${MODELS.map((m) => m.id).join(', ')})`);
   }
   const id = MODEL_ALIASES[name] ?? MODEL_ALIASES[name.toLowerCase()] ?? name;
   const spec = MODELS.find((m) => m.id === id || m.id.toLowerCase() === id.toLowerCase());

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
+import { Embedder } from '../../src/embedder.js';
 import { SimilarityService } from '../../src/service.js';
 import { cosineJs } from '../fixtures/reference.js';
 import { makeTinyModelDir, sharedModelDirs } from '../fixtures/tiny-bert.js';
@@ -213,6 +214,27 @@ describe('health and lifecycle', () => {
       await b.app.close();
       await down.close();
       await slow.close();
+    }
+  });
+
+  test('an internal TypeError (a bug, not the caller) is a logged 500 with no internals in the body', async () => {
+    const embedder = await Embedder.create({ modelPath: tinyDir, cacheDir });
+    embedder.embed = async () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'length') at /srv/app/node_modules/x.js:1:2");
+    };
+    const s = await SimilarityService.create({ cacheDir, fallback: false, enableCache: false }, { embedder });
+    const srv = await start(s);
+    try {
+      const r = await post(`${srv.base}/api/similarity/compute`, { text1: 'a', text2: 'b' });
+      expect(r.status).toBe(500);
+      const body = await r.json();
+      expect(body).toEqual({ error: 'Internal Server Error', message: 'internal error; the server log has the details', statusCode: 500 });
+      // while a caller's bad argument stays a 400
+      expect((await post(`${srv.base}/api/similarity/search`, { query: 'q', documents: [1, 2] })).status).toBe(400);
+    } finally {
+      await srv.app.close();
+      await s.close();
+      await embedder.close();
     }
   });
 
