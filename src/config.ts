@@ -9,7 +9,11 @@ import { defaultCacheDir } from './models/loader.js';
 export interface SimilarityConfig {
   /** false: never load a model; every similarity is Jaccard. */
   enabled: boolean;
-  model: string;
+  /**
+   * Registry id or alias. Unset: all-MiniLM-L6-v2, or with `modelPath` a custom model (mean pooling unless
+   * `pooling` says otherwise), never silently another model's recipe.
+   */
+  model?: string;
   /** A local model directory (offline); otherwise the model cache / a download is used. */
   modelPath?: string;
   cacheDir: string;
@@ -47,7 +51,6 @@ export interface SimilarityConfig {
 
 export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   enabled: true,
-  model: 'all-MiniLM-L6-v2',
   cacheDir: defaultCacheDir(),
   batchSize: 32,
   enableCache: true,
@@ -106,7 +109,7 @@ const redis: Check = (v) =>
 
 const CHECKS: Record<keyof SimilarityConfig, Check> = {
   enabled: bool,
-  model: str(true),
+  model: optional(str(true)),
   modelPath: optStr,
   cacheDir: str(true),
   maxLength: optional(int(1, 8192)),

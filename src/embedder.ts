@@ -71,7 +71,7 @@ interface Recipe {
   passagePrefix: string;
 }
 
-const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
+export const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
 
 function positiveInt(value: unknown, name: string, max: number): void {
   if (value === undefined) return;

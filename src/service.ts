@@ -4,7 +4,7 @@
 import type { CacheStats } from './cache/embedding-cache.js';
 import type { EmbeddingStore } from './cache/store.js';
 import { resolveConfig, type SimilarityConfig } from './config.js';
-import { assertTexts, type Embedder } from './embedder.js';
+import { assertTexts, DEFAULT_MODEL, type Embedder } from './embedder.js';
 import { ClosedError, FastembedError, invalidArgument } from './errors.js';
 import { JaccardFallback } from './fallback.js';
 import { LatencyTracker } from './latency.js';
@@ -330,7 +330,7 @@ export class SimilarityService {
       status,
       reasons,
       initialized: embedder !== undefined,
-      model: embedder?.model ?? this.config.model,
+      model: embedder?.model ?? this.config.model ?? (this.config.modelPath ? 'custom' : DEFAULT_MODEL),
       dimension: embedder?.dim ?? 0,
       poolSize: embedder?.poolSize ?? 0,
       requests: this.#requests,

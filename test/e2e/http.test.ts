@@ -41,7 +41,7 @@ describe('routes', () => {
     const res = await post(`${base}/api/similarity/compute`, { text1: 'a cat', text2: 'a kitten' });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ text1: 'a cat', text2: 'a kitten', method: 'fastembed_cosine', model: 'all-MiniLM-L6-v2', dimension: 32 });
+    expect(body).toMatchObject({ text1: 'a cat', text2: 'a kitten', method: 'fastembed_cosine', model: path.basename(tinyDir), dimension: 32 });
     expect(new Date(body.timestamp).getTime()).toBeGreaterThan(0);
     expect(body.similarity).toBeCloseTo((await service.computeSimilarity('a cat', 'a kitten')).similarity, 5);
   });
@@ -61,7 +61,7 @@ describe('routes', () => {
 
   test('POST /api/embeddings as floats and as base64 float32', async () => {
     const floats = await (await post(`${base}/api/embeddings`, { texts: ['one', 'two'] })).json();
-    expect(floats).toMatchObject({ model: 'all-MiniLM-L6-v2', dim: 32, encoding: 'float' });
+    expect(floats).toMatchObject({ model: path.basename(tinyDir), dim: 32, encoding: 'float' });
     expect(floats.embeddings).toHaveLength(2);
     expect(floats.embeddings[0]).toHaveLength(32);
     const b64 = await (await post(`${base}/api/embeddings`, { texts: ['one', 'two'], encoding: 'base64' })).json();
@@ -77,7 +77,7 @@ describe('routes', () => {
     expect(stats.requests).toBeGreaterThan(0);
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'healthy', reasons: [], model: 'all-MiniLM-L6-v2', dimension: 32 });
+    expect(await health.json()).toMatchObject({ status: 'healthy', reasons: [], model: path.basename(tinyDir), dimension: 32 });
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(200);
     const doc = await (await fetch(`${base}/openapi.json`)).json();

@@ -39,10 +39,15 @@ describe('methods', () => {
     const [a, b] = await service.computeBatchEmbeddings([sentences[0], sentences[1]]);
     const r = await service.computeSimilarity(sentences[0], sentences[1]);
     expect(r.method).toBe('fastembed_cosine');
-    expect(r.model).toBe('all-MiniLM-L6-v2'); // the configured recipe, applied to the files in modelPath
+    // A bare modelPath is a custom model named after its folder, never silently labelled (and keyed) as a registry model.
+    expect(r.model).toBe(path.basename(tinyDir));
     expect(r.dimension).toBe(32);
     expect(r.similarity).toBeCloseTo(cosineJs(a, b), 5);
     expect((await service.computeSimilarity('same text', 'same text')).similarity).toBeCloseTo(1, 5);
+    // Naming a registry model applies its recipe (and label) to the files.
+    const named = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: tinyDir, cacheDir });
+    expect((await named.computeSimilarity('a', 'b')).model).toBe('all-MiniLM-L6-v2');
+    await named.close();
   });
 
   test('findMostSimilar ranks like a brute-force JS ranking, best first; huge k returns all', async () => {
