@@ -11,6 +11,8 @@ export interface ServerOptions {
   maxInFlight?: number;
   /** Fastify/pino logger options; false for none. Default: JSON logs at LOG_LEVEL or info. */
   logger?: FastifyServerOptions['logger'];
+  /** Most ms a client may take to send its body once the headers arrived; past it the connection is closed (default 30 s). */
+  bodyTimeoutMs?: number;
 }
 
 import { DEFAULT_PORT } from './defaults.js';
@@ -23,6 +25,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     countedInFlight?: boolean;
+    bodyTimer?: NodeJS.Timeout;
   }
 }
 
@@ -93,8 +96,18 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
     req.countedInFlight = false;
     inFlight--;
   };
-  // Backpressure: a bounded number of API requests at once; the rest are told to retry instead of queueing.
+  // A slow or stalled upload can't hold a connection for ever: the body must arrive within bodyTimeoutMs.
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
   app.addHook('onRequest', async (req, reply) => {
+    const timer = setTimeout(() => req.raw.destroy(), bodyTimeoutMs);
+    timer.unref();
+    req.bodyTimer = timer;
+    reply.raw.once('close', () => clearTimeout(timer));
+  });
+  // Backpressure: a bounded number of API requests at once; the rest are told to retry instead of queueing. The
+  // slot is taken once the body has arrived (preHandler), so slow uploads hold no capacity.
+  app.addHook('preHandler', async (req, reply) => {
+    clearTimeout(req.bodyTimer);
     if (!req.url.startsWith('/api/')) return;
     if (inFlight >= maxInFlight) {
       reply.header('retry-after', '1');

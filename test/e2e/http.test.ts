@@ -320,6 +320,30 @@ describe('health and lifecycle', () => {
     }
   });
 
+  test('slow-body clients hold no slot, and a client that stalls is cut off after the request timeout', async () => {
+    const srv = await start(service, { maxInFlight: 2, bodyTimeoutMs: 1_000 });
+    const { port } = new URL(srv.base);
+    const sockets: net.Socket[] = [];
+    try {
+      const closed = Array.from({ length: 5 }, () => {
+        const socket = net.connect(Number(port), '127.0.0.1');
+        sockets.push(socket);
+        socket.on('error', () => undefined);
+        // Headers announce 1,000 bytes; only 10 ever come.
+        socket.write('POST /api/similarity/compute HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"text1":"');
+        return new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      });
+      const r = await post(`${srv.base}/api/similarity/compute`, { text1: 'a', text2: 'b' });
+      expect(r.status).toBe(200);
+      // The stalled uploads are closed by the server (generous bound: the timeout is 1 s).
+      await vi.waitFor(() => expect(sockets.every((s) => s.destroyed || s.readableEnded)).toBe(true), { timeout: 20_000, interval: 100 });
+      await Promise.all(closed);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await srv.app.close();
+    }
+  });
+
   test('graceful close: in-flight requests finish, then new connections are refused', async () => {
     const big = sharedModelDirs()[0];
     const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: big, cacheDir, enableCache: false });
