@@ -1,7 +1,7 @@
 // SimilarityService configuration: defaults, the three presets, the seed's JSON file format and env vars.
 // Validation reports every invalid field at once.
 import fs from 'node:fs';
-import os from 'node:os';
+import { usableCpus } from './cpus.js';
 import { FastembedError, invalidArgument } from './errors.js';
 import type { EmbedderOptions } from './embedder.js';
 import { defaultCacheDir } from './models/loader.js';
@@ -76,7 +76,7 @@ export const presets = {
   /** One session per core, large batches and cache, tight timeout. */
   highPerformance: (): SimilarityConfig => ({
     ...DEFAULT_CONFIG,
-    poolSize: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
+    poolSize: usableCpus(),
     threads: 1,
     batchSize: 64,
     cacheSize: 200_000,

@@ -1,6 +1,7 @@
 // Embedder: text in, L2-normalised embeddings out, batched across a pool of native ORT sessions.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { usableCpus } from './cpus.js';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
 import { buildBatch, planBatches } from './batching.js';
 import { abortError, ClosedError, invalidArgument } from './errors.js';
@@ -95,6 +96,8 @@ export class Embedder {
   readonly dim: number;
   readonly maxLength: number;
   readonly poolSize: number;
+  /** Intra-op threads each session runs with (what ONNX Runtime was given). */
+  readonly threads: number;
   readonly modelDir: string;
   readonly queryPrefix: string;
   readonly passagePrefix: string;
@@ -128,6 +131,7 @@ export class Embedder {
     this.dim = dim;
     this.maxLength = tokenizer.maxLength;
     this.poolSize = info.poolSize;
+    this.threads = info.intraOpThreads;
     this.modelDir = dir;
     this.queryPrefix = recipe.queryPrefix;
     this.passagePrefix = recipe.passagePrefix;
@@ -175,9 +179,15 @@ export class Embedder {
     const tokenizer = TextTokenizer.load(dir, recipe.maxLength);
     const optimizedModelPath =
       options.cacheOptimizedModel === true ? optimizedGraphPath(cacheDir, modelFile, runtime.version) : undefined;
+    const cpus = usableCpus();
+    const poolSize = options.poolSize ?? 1;
+    const threads = options.threads ?? Math.max(1, Math.floor(cpus / poolSize));
     const native = await binding().createModel(modelFile, {
-      poolSize: options.poolSize ?? 1,
-      intraOpThreads: options.threads ?? 0,
+      poolSize,
+      // Threads for the CPUs this process may use (cgroup quota included), split across the pool; ORT's spinning
+      // threads only help when every thread has a CPU of its own.
+      intraOpThreads: threads,
+      allowSpinning: poolSize * threads <= cpus,
       optimizedModelPath,
       pooling: recipe.pooling,
       normalize: recipe.normalize,
