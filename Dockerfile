@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build stage: compiler, cmake and the ONNX Runtime headers live here only.
-FROM node:20-bookworm AS build
+FROM node:22-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends cmake g++ make && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
@@ -8,13 +8,16 @@ COPY scripts ./scripts
 COPY native ./native
 COPY CMakeLists.txt binding.gyp tsup.config.ts tsconfig.json ./
 COPY src ./src
+# tokenizers is an optional peer (a dev dependency in the lock file): the image needs it, so it is put back after the
+# prune, at the version package.json names, with this platform's native binding.
 RUN npm ci && \
     cp node_modules/onnxruntime-node/bin/napi-v6/linux/$(node -p process.arch)/libonnxruntime.so.1 build/Release/ && \
     npm prune --omit=dev --ignore-scripts && \
+    npm install --no-save --ignore-scripts --no-audit --no-fund "tokenizers@$(node -p "require('./package.json').devDependencies.tokenizers")" && \
     rm -rf deps build/CMakeFiles
 
 # Runtime stage: Node, the built addon with libonnxruntime beside it, production dependencies. No compiler.
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 FASTEMBED_CACHE_DIR=/models LOG_LEVEL=info
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
@@ -25,6 +28,6 @@ RUN mkdir -p /models && chown node:node /models
 USER node
 VOLUME ["/models"]
 EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
+HEALTHCHECK --interval=15s --timeout=3s --start-period=600s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/cli.js", "serve"]

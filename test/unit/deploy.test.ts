@@ -29,14 +29,18 @@ describe('Kubernetes manifests', () => {
   const all = files.flatMap(yamlDocs);
   const byKind = (kind: string) => all.find((d) => d.kind === kind);
 
-  test('Deployment, Service, PVC and ConfigMap are all there and parse', () => {
-    expect(all.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'Service']);
+  test('Deployment, Service and ConfigMap are all there and parse', () => {
+    expect(all.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Service']);
   });
 
   test('probes hit /health and /ready on the port the server listens on', () => {
     const container = byKind('Deployment').spec.template.spec.containers[0];
     expect(container.ports[0].containerPort).toBe(DEFAULT_PORT);
     expect(container.livenessProbe.httpGet.path).toBe('/health');
+    // A first start that downloads the model is covered by the startup probe (≥ 10 min), not killed by liveness.
+    expect(container.startupProbe.httpGet.path).toBe('/health');
+    expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).toBeGreaterThanOrEqual(600);
+    expect(container.livenessProbe.initialDelaySeconds ?? 0).toBe(0);
     expect(container.readinessProbe.httpGet.path).toBe('/ready');
     expect(serverSource).toContain("'/health'");
     expect(serverSource).toContain("'/ready'");
@@ -49,7 +53,8 @@ describe('Kubernetes manifests', () => {
     expect(byKind('Service').spec.ports[0].targetPort).toBe(dep.containers[0].ports[0].name);
     expect(byKind('Service').spec.selector).toEqual(byKind('Deployment').spec.template.metadata.labels);
     const volumes = Object.fromEntries(dep.volumes.map((v: any) => [v.name, v]));
-    expect(volumes.models.persistentVolumeClaim.claimName).toBe(byKind('PersistentVolumeClaim').metadata.name);
+    // Per-pod ReadWriteOnce storage: no ReadWriteMany claim that common storage classes can't provide.
+    expect(volumes.models.ephemeral.volumeClaimTemplate.spec.accessModes).toEqual(['ReadWriteOnce']);
     expect(volumes.config.configMap.name).toBe(byKind('ConfigMap').metadata.name);
   });
 
