@@ -66,13 +66,19 @@ void EmbedWorker::OnOK() {
   Resolve(result);
 }
 
+namespace {
+// A float32 view's elements, copied on the JS thread.
+std::vector<float> FloatsOf(const Napi::TypedArray& view) {
+  const auto* begin = reinterpret_cast<const float*>(static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset());
+  return std::vector<float>(begin, begin + view.ElementLength());
+}
+}  // namespace
+
 TopKWorker::TopKWorker(Napi::Env env, Napi::TypedArray query, Napi::TypedArray matrix, size_t dim, size_t k,
                        Metric metric)
     : PromiseWorker(env),
-      query_ref_(Napi::Persistent(query)),
-      matrix_ref_(Napi::Persistent(matrix)),
-      query_(reinterpret_cast<const float*>(static_cast<const uint8_t*>(query.ArrayBuffer().Data()) + query.ByteOffset())),
-      matrix_(reinterpret_cast<const float*>(static_cast<const uint8_t*>(matrix.ArrayBuffer().Data()) + matrix.ByteOffset())),
+      query_(FloatsOf(query)),
+      matrix_(FloatsOf(matrix)),
       rows_(matrix.ElementLength() / dim),
       dim_(dim),
       k_(k),
@@ -80,7 +86,7 @@ TopKWorker::TopKWorker(Napi::Env env, Napi::TypedArray query, Napi::TypedArray m
 
 void TopKWorker::Work() {
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  result_ = TopK(query_, matrix_, rows_, dim_, k_, metric_, threads);
+  result_ = TopK(query_.data(), matrix_.data(), rows_, dim_, k_, metric_, threads);
 }
 
 void TopKWorker::OnOK() { Resolve(TopKResultToJs(Env(), result_)); }

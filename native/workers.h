@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "batch_runner.h"
 #include "session_pool.h"
@@ -90,10 +91,10 @@ class TopKWorker : public PromiseWorker {
   void OnOK() override;
 
  private:
-  Napi::Reference<Napi::TypedArray> query_ref_;
-  Napi::Reference<Napi::TypedArray> matrix_ref_;
-  const float* query_;
-  const float* matrix_;
+  // Copies, not pointers into the JS buffers: JS can detach (transfer) or resize an ArrayBuffer while Work() runs
+  // on another thread, and reading it then would be a use-after-free.
+  std::vector<float> query_;
+  std::vector<float> matrix_;
   size_t rows_;
   size_t dim_;
   size_t k_;

@@ -115,6 +115,21 @@ describe('topK semantics', () => {
     expect(Array.from(asyncResult.indices)).toEqual(Array.from(syncResult.indices));
     expect(ticked).toBe(true);
   });
+
+  test('a matrix whose buffer JS transfers away while the worker runs: the worker reads its own copy', async () => {
+    const rand = seeded(11);
+    const dim = 384;
+    const q = randomVec(dim, rand);
+    const m = randomVec(4096 * dim, rand);
+    const expected = topKSync(q, m, 10);
+    const pending = topK(q, m, 10);
+    // Detaches both buffers now, while the search may be running on another thread.
+    structuredClone([q.buffer, m.buffer], { transfer: [q.buffer, m.buffer] });
+    expect(m.length).toBe(0);
+    const got = await pending;
+    expect(Array.from(got.indices)).toEqual(Array.from(expected.indices));
+    expect(Array.from(got.scores)).toEqual(Array.from(expected.scores));
+  });
 });
 
 describe('bad input', () => {
