@@ -261,18 +261,29 @@ export function redactPaths(message: string): string {
 }
 
 /**
- * Closes gracefully on SIGTERM/SIGINT: /ready turns 503, new connections are refused, in-flight requests finish,
- * then the model's sessions are freed.
+ * Closes gracefully on SIGTERM/SIGINT: /ready turns 503, new connections are refused, idle ones closed, in-flight
+ * requests finish; connections still open after `deadlineMs` (a slow or stalled client) are closed, then the
+ * service drains and frees the model's sessions, and the process exits.
  */
-export function closeOnSignals(app: FastifyInstance, service: SimilarityService, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): void {
+export function closeOnSignals(
+  app: FastifyInstance,
+  service: SimilarityService,
+  signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+  deadlineMs = 10_000,
+): void {
   let closing = false;
   const handler = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
     app.log.info({ component: 'server', signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      app.log.warn({ component: 'server', deadline_ms: deadlineMs }, 'shutdown deadline passed: closing the remaining connections');
+      app.server.closeAllConnections();
+    }, deadlineMs);
+    deadline.unref();
     app
       .close()
-      .then(() => service.close())
+      .then(() => service.close({ deadlineMs }))
       .then(
         () => process.exit(0),
         (err) => {

@@ -1,6 +1,7 @@
 // The real CLI binary (dist/cli.js, built by the global setup), spawned as a user would run it.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -222,9 +223,18 @@ describe('commands', () => {
       body: JSON.stringify({ text1: 'a', text2: 'b' }),
     });
     expect(r.status).toBe(200);
+    // A client stalled mid-upload must not hold the shutdown open: it is cut at the deadline (10 s).
+    const { port } = new URL(url);
+    const stalled = net.connect(Number(port), '127.0.0.1');
+    stalled.on('error', () => undefined);
+    stalled.write('POST /api/similarity/compute HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{');
+    await new Promise((resolve) => stalled.once('ready', resolve));
     const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const t0 = Date.now();
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(25_000); // the 10 s shutdown deadline, not the 30 s body timeout
+    stalled.destroy();
     // JSON logs with the seed's fields
     const line = out.split('\n').find((l) => l.includes('"method":"compute"'));
     expect(JSON.parse(line!)).toMatchObject({ component: 'similarity_api', method: 'compute', text1_length: 1, text2_length: 1 });
