@@ -1,5 +1,6 @@
 // Embedder: text in, L2-normalised embeddings out, batched across a pool of native ORT sessions.
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { usableCpus } from './cpus.js';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
@@ -165,7 +166,7 @@ export class Embedder {
       dir = await ensureModelDir(spec!, { cacheDir, showProgress: options.showProgress, endpoint: options.hubEndpoint });
     }
     const sourceModel = checkModelDir(dir);
-    const modelFile = options.quantize === 'int8' ? await quantizedModel(cacheDir, sourceModel) : sourceModel;
+    let modelFile = options.quantize === 'int8' ? await quantizedModel(cacheDir, sourceModel) : sourceModel;
     const recipe: Recipe = {
       id: spec?.id ?? path.basename(dir),
       pooling: options.pooling ?? spec?.pooling ?? 'mean',
@@ -177,21 +178,35 @@ export class Embedder {
 
     const runtime = loadOnnxRuntime(options.onnxRuntimePath);
     const tokenizer = TextTokenizer.load(dir, recipe.maxLength);
-    const optimizedModelPath =
-      options.cacheOptimizedModel === true ? optimizedGraphPath(cacheDir, modelFile, runtime.version) : undefined;
+    const optimizedPath = () => (options.cacheOptimizedModel === true ? optimizedGraphPath(cacheDir, modelFile, runtime.version) : undefined);
+    let optimizedModelPath = optimizedPath();
     const cpus = usableCpus();
     const poolSize = options.poolSize ?? 1;
     const threads = options.threads ?? Math.max(1, Math.floor(cpus / poolSize));
-    const native = await binding().createModel(modelFile, {
-      poolSize,
-      // Threads for the CPUs this process may use (cgroup quota included), split across the pool; ORT's spinning
-      // threads only help when every thread has a CPU of its own.
-      intraOpThreads: threads,
-      allowSpinning: poolSize * threads <= cpus,
-      optimizedModelPath,
-      pooling: recipe.pooling,
-      normalize: recipe.normalize,
-    });
+    const load = () =>
+      binding().createModel(modelFile, {
+        poolSize,
+        // Threads for the CPUs this process may use (cgroup quota included), split across the pool; ORT's spinning
+        // threads only help when every thread has a CPU of its own.
+        intraOpThreads: threads,
+        allowSpinning: poolSize * threads <= cpus,
+        optimizedModelPath,
+        pooling: recipe.pooling,
+        normalize: recipe.normalize,
+      });
+    let native: NativeModel;
+    try {
+      native = await load();
+    } catch (err) {
+      // A cached artifact (int8 copy, optimised graph) that no longer loads — truncated by a full disk, say — is
+      // made again from the source model, once; a source model that fails is the user's error to see.
+      const artifacts = [modelFile !== sourceModel ? modelFile : undefined, optimizedModelPath].filter((f): f is string => !!f && fs.existsSync(f));
+      if (artifacts.length === 0) throw err;
+      for (const f of artifacts) fs.rmSync(f, { force: true });
+      if (options.quantize === 'int8') modelFile = await quantizedModel(cacheDir, sourceModel);
+      optimizedModelPath = optimizedPath(); // named after the (new) file it is made from
+      native = await load();
+    }
     // Models that leave the hidden size dynamic in their output shape: learn it from one real run.
     let dim = native.info().dim;
     if (dim <= 0) {

@@ -54,6 +54,30 @@ describe("Embedder quantize: 'int8'", () => {
     await Promise.all([fp32.close(), int8.close(), again.close()]);
   });
 
+  test('a corrupt cached int8 copy or optimised graph is made again from the source model', async () => {
+    const dir = makeTinyModelDir({ hidden: 32 });
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-q-'));
+    try {
+      const first = await Embedder.create({ modelPath: dir, cacheDir, quantize: 'int8', cacheOptimizedModel: true });
+      const [expected] = await first.embed(['corruption test']);
+      await first.close();
+      const only = (sub: string) => fs.readdirSync(path.join(cacheDir, sub)).map((f) => path.join(cacheDir, sub, f));
+      // Truncated, as by a full disk: first the optimised graph, then the int8 copy it was made from.
+      for (const sub of ['optimized', 'quantized']) {
+        const [file] = only(sub);
+        fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 100));
+        const again = await Embedder.create({ modelPath: dir, cacheDir, quantize: 'int8', cacheOptimizedModel: true });
+        const [v] = await again.embed(['corruption test']);
+        expect(cosineJs(v, expected)).toBeGreaterThan(0.99999);
+        await again.close();
+        expect(only(sub).map((f) => fs.statSync(f).size).every((size) => size > 100)).toBe(true);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   test.each(sharedModelDirs().map((d) => [path.basename(d), d]))('%s: the int8 copy loads and stays within cosine 0.99 of fp32', async (_n, dir) => {
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-q-'));
     const fp32 = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: dir, cacheDir });
