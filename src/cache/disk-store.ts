@@ -1,5 +1,9 @@
-// DiskStore: the persistent L2 cache in LMDB (crash-safe, memory-mapped, survives restarts).
+// DiskStore: the persistent L2 cache in LMDB (crash-safe, memory-mapped, survives restarts). LMDB maps the file
+// into memory, so a garbage or truncated data.mdb crashes the process (SIGSEGV/SIGBUS) and some paths hang: before
+// opening, a child process opens and reads the store; if it dies or hangs, the folder is set aside and started fresh.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { open, type RootDatabase } from 'lmdb';
 import { decodeEntry, encodeEntry, type EmbeddingStore } from './store.js';
 
@@ -11,10 +15,27 @@ export class DiskStore implements EmbeddingStore {
     this.#db = db;
   }
 
-  static open(dir: string): DiskStore {
+  /** The reason the last open set a damaged store aside, if it did. */
+  setAside: string | undefined;
+
+  static async open(dir: string, options: { probeTimeoutMs?: number } = {}): Promise<DiskStore> {
+    if (/^\/(proc|sys|dev)(\/|$)/.test(dir)) throw new Error(`${dir} is a kernel filesystem, not a place for a cache; choose a directory on disk`);
     fs.mkdirSync(dir, { recursive: true });
+    let setAside: string | undefined;
+    if (fs.existsSync(`${dir}/data.mdb`)) {
+      const problem = await probe(dir, options.probeTimeoutMs ?? 10_000);
+      if (problem) {
+        const aside = `${dir}.damaged-${Date.now()}`;
+        fs.renameSync(dir, aside);
+        fs.mkdirSync(dir, { recursive: true });
+        setAside = `the disk cache in ${dir} could not be read (${problem}); it was moved to ${aside} and started empty`;
+        process.emitWarning(setAside, { code: 'FASTEMBED_DISK_CACHE' });
+      }
+    }
     const db = open<Buffer, string>({ path: dir, encoding: 'binary', compression: false });
-    return new DiskStore(db);
+    const store = new DiskStore(db);
+    store.setAside = setAside;
+    return store;
   }
 
   async get(key: string): Promise<Float32Array | undefined> {
@@ -39,4 +60,30 @@ export class DiskStore implements EmbeddingStore {
   async close(): Promise<void> {
     await this.#db.close();
   }
+}
+
+/** Opens and reads the store in a child process: why it failed (crash, hang, error), or undefined when it is sound. */
+function probe(dir: string, timeoutMs: number): Promise<string | undefined> {
+  const lmdb = createRequire(import.meta.url).resolve('lmdb');
+  const script = `const { open } = require(${JSON.stringify(lmdb)});
+    const db = open({ path: ${JSON.stringify(dir)}, encoding: 'binary', compression: false, readOnly: true });
+    let n = 0;
+    for (const { value } of db.getRange()) if (value.length >= 0) n++;
+    db.getStats();
+    process.stdout.write(String(n));`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(`reading it did not finish within ${timeoutMs} ms`);
+    }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal && signal !== 'SIGKILL') resolve(`reading it crashed with ${signal}`);
+      else if (code !== 0 && !signal) resolve(`reading it failed: ${err.trim().split('\n').at(-1) ?? `exit ${code}`}`);
+      else resolve(undefined);
+    });
+  });
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { DiskStore } from '../../src/cache/disk-store.js';
 import { SimilarityService } from '../../src/service.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
@@ -91,11 +91,44 @@ describe('disk cache faults', () => {
     await second.close();
   });
 
+  test.each([
+    ['garbage', (file: string) => fs.writeFileSync(file, Buffer.alloc(64 * 1024, 0xab))],
+    ['truncated', (file: string) => fs.truncateSync(file, Math.floor(fs.statSync(file).size / 3))],
+  ])('a %s data.mdb is set aside with a warning; the service starts on a fresh store and answers', async (_kind, damage) => {
+    const dir = tmp('fe-damaged-');
+    const modelPath = makeTinyModelDir({ hidden: 16 });
+    const first = await SimilarityService.create({ modelPath, cacheDir, diskCachePath: dir });
+    await first.computeBatchEmbeddings(Array.from({ length: 300 }, (_, i) => `entry ${i}`));
+    await first.close();
+    damage(path.join(dir, 'data.mdb'));
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const s = await SimilarityService.create({ modelPath, cacheDir, diskCachePath: dir });
+      const r = await s.computeSimilarity('entry 1', 'entry 2');
+      expect(r.method).toBe('fastembed_cosine');
+      await s.close();
+      await vi.waitFor(() => expect(warnings.some((w) => (w as { code?: string }).code === 'FASTEMBED_DISK_CACHE')).toBe(true));
+      expect(fs.readdirSync(path.dirname(dir)).some((f) => f.startsWith(`${path.basename(dir)}.damaged-`))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+      for (const f of fs.readdirSync(path.dirname(dir))) if (f.startsWith(`${path.basename(dir)}.damaged-`)) fs.rmSync(path.join(path.dirname(dir), f), { recursive: true, force: true });
+    }
+  });
+
+  test('a path on a kernel filesystem is refused at once (it would hang), and the model still answers', async () => {
+    const s = await SimilarityService.create({ modelPath: makeTinyModelDir({ hidden: 16 }), cacheDir, diskCachePath: '/proc/fastembed-cache' });
+    expect((await s.computeSimilarity('a', 'b')).method).toBe('fastembed_cosine');
+    expect(s.health().reasons.join()).toMatch(/kernel filesystem/);
+    await s.close();
+  });
+
   test('kill -9 during writes loses no committed entry and never yields a corrupt vector', async () => {
     const dir = tmp('fe-kill-');
     const writer = `
       import('${path.join(root, 'dist/stores.js')}').then(async ({ DiskStore }) => {
-        const store = DiskStore.open(${JSON.stringify(dir)});
+        const store = await DiskStore.open(${JSON.stringify(dir)});
         for (let i = 0; ; i++) {
           const v = new Float32Array(384).fill(i);
           await store.set('k' + i, v);
@@ -110,7 +143,8 @@ describe('disk cache faults', () => {
     await new Promise((r) => child.once('exit', r));
     const committed = out.trim().split('\n').map(Number).filter(Number.isFinite);
     expect(committed.length).toBeGreaterThan(10);
-    const store = DiskStore.open(dir);
+    const store = await DiskStore.open(dir);
+    expect(store.setAside).toBeUndefined(); // a killed writer leaves a sound store, not one to set aside
     for (const i of committed) {
       const v = await store.get(`k${i}`);
       expect(v, `entry ${i}`).toBeDefined();
