@@ -39,31 +39,30 @@ export class EmbeddingCache {
 
   /** Cached vectors for `keys` (undefined where missing); L2 hits are promoted to L1. */
   async getMany(keys: string[]): Promise<Array<Float32Array | undefined>> {
-    const out: Array<Float32Array | undefined> = keys.map((k) => this.#l1.get(k));
+    const out: Array<Float32Array | undefined> = keys.map((k) => {
+      const v = this.#l1.get(k);
+      return v?.slice();
+    });
+    const missing = keys.flatMap((_, i) => (out[i] ? [] : [i]));
+    this.#l1Hits += keys.length - missing.length;
     const l2 = this.#l2;
-    await Promise.all(
-      out.map(async (v, i) => {
-        if (v) {
-          this.#l1Hits++;
-          out[i] = v.slice();
-          return;
-        }
-        if (l2) {
-          try {
-            const found = await l2.get(keys[i]);
-            if (found) {
-              this.#l2Hits++;
-              this.#l1.set(keys[i], found);
-              out[i] = found.slice();
-              return;
-            }
-          } catch {
-            this.#l2Errors++; // an unavailable L2 is a miss, never an error for the caller
-          }
-        }
-        this.#misses++;
-      }),
-    );
+    if (l2 && missing.length > 0) {
+      let found: Array<Float32Array | undefined> = [];
+      try {
+        const wanted = missing.map((i) => keys[i]);
+        found = l2.getMany ? await l2.getMany(wanted) : await Promise.all(wanted.map((k) => l2.get(k)));
+      } catch {
+        this.#l2Errors++; // an unavailable L2 is a miss, never an error for the caller
+      }
+      missing.forEach((i, j) => {
+        const v = found[j];
+        if (!v) return;
+        this.#l2Hits++;
+        this.#l1.set(keys[i], v);
+        out[i] = v.slice();
+      });
+    }
+    this.#misses += out.filter((v) => v === undefined).length;
     return out;
   }
 
@@ -72,14 +71,13 @@ export class EmbeddingCache {
     // slice(): a compact copy, never a view that would pin (or share) the caller's batch buffer.
     for (const [k, v] of entries) this.#l1.set(k, v.slice());
     const l2 = this.#l2;
-    if (!l2) return;
-    await Promise.all(
-      entries.map(([k, v]) =>
-        l2.set(k, v).catch(() => {
-          this.#l2Errors++;
-        }),
-      ),
-    );
+    if (!l2 || entries.length === 0) return;
+    try {
+      if (l2.setMany) await l2.setMany(entries);
+      else await Promise.all(entries.map(([k, v]) => l2.set(k, v)));
+    } catch {
+      this.#l2Errors++;
+    }
   }
 
   async clear(): Promise<void> {

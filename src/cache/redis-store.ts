@@ -1,5 +1,7 @@
 // RedisStore: an L2 cache shared by replicas. Commands fail fast while Redis is away (no offline queue, short
-// timeout), so a dead Redis means cache misses, never stalled requests; ioredis reconnects in the background.
+// timeout), so a dead Redis means cache misses, never stalled requests; ioredis reconnects in the background. Reads
+// and writes of a request are one round trip each (MGET, a pipeline). A circuit breaker turns a slow or frozen
+// Redis (connected, but not answering) into instant misses for a cool-down, instead of a timeout on every request.
 import { Redis } from 'ioredis';
 import { decodeEntry, encodeEntry, type EmbeddingStore } from './store.js';
 
@@ -10,6 +12,8 @@ export interface RedisStoreOptions {
   ttlSeconds?: number;
   /** Per-command timeout in ms. */
   commandTimeoutMs?: number;
+  /** After a failed command, skip Redis for this long (ms), then try again (default 5 s). */
+  coolDownMs?: number;
 }
 
 export class RedisStore implements EmbeddingStore {
@@ -18,10 +22,14 @@ export class RedisStore implements EmbeddingStore {
   readonly #prefix: string;
   readonly #ttl: number;
   #lastError: string | undefined;
+  readonly #coolDownMs: number;
+  /** The breaker is open (Redis skipped) until this time. */
+  #openUntil = 0;
 
   constructor(url: string, options: RedisStoreOptions = {}) {
     this.#prefix = options.prefix ?? 'fastembed:';
     this.#ttl = options.ttlSeconds ?? 0;
+    this.#coolDownMs = options.coolDownMs ?? 5_000;
     this.#redis = new Redis(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -38,19 +46,49 @@ export class RedisStore implements EmbeddingStore {
     });
   }
 
-  /** Whether the connection is up, and the last connection error if not. */
+  /** Whether Redis is usable: connected, and not skipped after a failure (with the reason if not). */
   health(): { connected: boolean; error?: string } {
-    return { connected: this.#redis.status === 'ready', error: this.#redis.status === 'ready' ? undefined : this.#lastError ?? this.#redis.status };
+    if (this.#redis.status !== 'ready') return { connected: false, error: this.#lastError ?? this.#redis.status };
+    if (Date.now() < this.#openUntil) return { connected: false, error: `skipped for ${this.#coolDownMs} ms after: ${this.#lastError}` };
+    return { connected: true };
+  }
+
+  /** Runs a command unless the breaker is open; a failure opens it for the cool-down. */
+  async #guard<T>(command: () => Promise<T>): Promise<T> {
+    if (Date.now() < this.#openUntil) throw new Error(`redis skipped after: ${this.#lastError}`);
+    try {
+      return await command();
+    } catch (err) {
+      this.#lastError = (err as Error).message;
+      this.#openUntil = Date.now() + this.#coolDownMs;
+      throw err;
+    }
   }
 
   async get(key: string): Promise<Float32Array | undefined> {
-    const entry = await this.#redis.getBuffer(this.#prefix + key);
-    return decodeEntry(entry ?? undefined);
+    return (await this.getMany([key]))[0];
+  }
+
+  async getMany(keys: string[]): Promise<Array<Float32Array | undefined>> {
+    const entries = await this.#guard(() => this.#redis.mgetBuffer(...keys.map((k) => this.#prefix + k)));
+    return entries.map((e) => decodeEntry(e ?? undefined));
   }
 
   async set(key: string, vector: Float32Array): Promise<void> {
-    if (this.#ttl > 0) await this.#redis.set(this.#prefix + key, encodeEntry(vector), 'EX', this.#ttl);
-    else await this.#redis.set(this.#prefix + key, encodeEntry(vector));
+    await this.setMany([[key, vector]]);
+  }
+
+  async setMany(entries: Array<[string, Float32Array]>): Promise<void> {
+    await this.#guard(async () => {
+      const batch = this.#redis.pipeline();
+      for (const [k, v] of entries) {
+        if (this.#ttl > 0) batch.set(this.#prefix + k, encodeEntry(v), 'EX', this.#ttl);
+        else batch.set(this.#prefix + k, encodeEntry(v));
+      }
+      const results = (await batch.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
+    });
   }
 
   /** Deletes this store's keys only (SCAN + UNLINK), never the whole database. */

@@ -6,6 +6,9 @@ export interface EmbeddingStore {
   readonly kind: string;
   get(key: string): Promise<Float32Array | undefined>;
   set(key: string, vector: Float32Array): Promise<void>;
+  /** Many keys in one round trip (network stores): one timeout per request instead of one per key. */
+  getMany?(keys: string[]): Promise<Array<Float32Array | undefined>>;
+  setMany?(entries: Array<[string, Float32Array]>): Promise<void>;
   clear(): Promise<void>;
   close(): Promise<void>;
   /** Entries held, when the store can tell cheaply. */

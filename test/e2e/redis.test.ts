@@ -79,4 +79,22 @@ describe.skipIf(!haveRedis)('Redis-backed L2 cache (skipped: redis-server not in
     await app.close();
     await service.close();
   });
+  test('a frozen Redis (SIGSTOP): requests stop paying its timeout after the first, health says why, SIGCONT recovers', async () => {
+    const service = await SimilarityService.create({ modelPath: tinyDir, cacheDir, redisUrl: redis.url, cacheSize: 0 });
+    try {
+      await waitFor(() => service.health().status === 'healthy');
+      await service.computeSimilarity('warm', 'up');
+      redis.signal('SIGSTOP');
+      const t0 = Date.now();
+      for (let i = 0; i < 20; i++) expect((await service.computeSimilarity(`frozen ${i}`, 'x')).method).toBe('fastembed_cosine');
+      // Without the breaker each request waits out a 250 ms read and a 250 ms write: 10 s for these 20.
+      expect(Date.now() - t0).toBeLessThan(2_500);
+      expect(service.health().status).toBe('degraded');
+      expect(service.health().reasons.join()).toMatch(/redis cache unavailable: skipped/);
+    } finally {
+      redis.signal('SIGCONT');
+    }
+    await waitFor(() => service.health().status === 'healthy');
+    await service.close();
+  });
 });
