@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { usableCpus } from './cpus.js';
+import { FairSlots } from './fair-slots.js';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
 import { buildBatch, planBatches } from './batching.js';
 import { abortError, ClosedError, invalidArgument } from './errors.js';
@@ -113,8 +114,7 @@ export class Embedder {
   readonly #tokenBudget: number;
   #closed = false;
   #closing: Promise<void> | undefined;
-  #inFlight = 0;
-  readonly #waiting: Array<() => void> = [];
+  readonly #slots: FairSlots;
 
   private constructor(
     native: NativeModel,
@@ -137,6 +137,7 @@ export class Embedder {
     this.queryPrefix = recipe.queryPrefix;
     this.passagePrefix = recipe.passagePrefix;
     this.fingerprint = fingerprint;
+    this.#slots = new FairSlots(info.poolSize);
     this.#batchSize = opts.batchSize ?? 32;
     this.#tokenBudget = Math.max(opts.tokenBudget ?? 2048, this.maxLength);
   }
@@ -300,8 +301,11 @@ export class Embedder {
     const dim = this.dim;
     let done = 0;
     let failure: unknown;
+    const lane: Array<() => void> = [];
     const runOne = async (rows: number[]): Promise<void> => {
-      await this.#acquire();
+      // At most poolSize batches are handed to native code at once (more would only park libuv threads that
+      // tokenisation and file I/O also need), taken in turn with other calls' batches.
+      await this.#slots.acquire(lane);
       try {
         if (failure !== undefined) return;
         if (signal?.aborted) throw abortError(signal);
@@ -314,27 +318,11 @@ export class Embedder {
       } catch (err) {
         failure ??= err;
       } finally {
-        this.#release();
+        this.#slots.release();
       }
     };
     await Promise.all(plan.map(runOne));
     if (failure !== undefined) throw failure;
-  }
-
-  // At most poolSize batches are handed to native code at once: more would only park libuv threads that
-  // tokenisation and file I/O also need.
-  #acquire(): Promise<void> {
-    if (this.#inFlight < this.poolSize) {
-      this.#inFlight++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#inFlight--;
   }
 
   get closed(): boolean {

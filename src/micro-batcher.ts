@@ -1,7 +1,9 @@
 // MicroBatcher: coalesces texts requested by many concurrent callers into one embedding call, flushed after a
-// short window or when full, so a busy server gets batch throughput from single-text requests.
+// short window or when full, so a busy server gets batch throughput from single-text requests. A request that
+// fills a batch by itself skips the queue as one call of its own: the embedder then interleaves its batches fairly
+// with everyone else's, and its signal can cancel what has not run yet.
 
-export type EmbedMany = (texts: string[]) => Promise<Float32Array[]>;
+export type EmbedMany = (texts: string[], signal?: AbortSignal) => Promise<Float32Array[]>;
 
 interface Waiter {
   resolve: (v: Float32Array) => void;
@@ -35,7 +37,12 @@ export class MicroBatcher {
     });
   }
 
-  embedMany(texts: string[]): Promise<Float32Array[]> {
+  embedMany(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    if (texts.length >= this.#maxTexts) {
+      this.#batches++;
+      this.#coalesced += texts.length;
+      return this.#embed(texts, signal);
+    }
     return Promise.all(texts.map((t) => this.embed(t)));
   }
 

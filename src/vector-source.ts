@@ -7,18 +7,26 @@ import type { Embedder } from './embedder.js';
 import { abortError, FastembedError } from './errors.js';
 import { MicroBatcher } from './micro-batcher.js';
 
-/** Rejects when `ms` passes (ERR_TIMEOUT) or `signal` aborts; the work itself goes on and may still be cached. */
-function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<T> {
-  if (ms <= 0 && !signal) return work;
+/**
+ * Runs `work` under a deadline and the caller's signal: either rejects the call at once (ERR_TIMEOUT, or the
+ * caller's AbortError) and aborts the signal `work` was given, so its batches that have not run are dropped.
+ */
+function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<T> {
+  const controller = new AbortController();
   return new Promise<T>((resolve, reject) => {
-    const timer =
-      ms > 0 ? setTimeout(() => reject(new FastembedError(`Embedding took longer than the ${ms} ms timeout`, 'ERR_TIMEOUT')), ms) : undefined;
-    const onAbort = () => reject(abortError(signal!));
+    const stop = (err: Error) => {
+      reject(err);
+      controller.abort(err);
+    };
+    const timer = ms > 0 ? setTimeout(() => stop(new FastembedError(`Embedding took longer than the ${ms} ms timeout`, 'ERR_TIMEOUT')), ms) : undefined;
+    const onAbort = () => stop(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    });
+    work(controller.signal)
+      .then(resolve, reject)
+      .finally(() => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      });
   });
 }
 
@@ -59,7 +67,7 @@ export class VectorSource {
     this.#cache = cache;
     this.#storeError = storeError;
     this.#timeout = config.timeout;
-    this.#batcher = new MicroBatcher((texts) => this.#embedUncached(texts), {
+    this.#batcher = new MicroBatcher((texts, signal) => this.#embedUncached(texts, signal), {
       windowMs: config.batchWindowMs,
       maxTexts: config.maxBatchTexts,
     });
@@ -73,8 +81,8 @@ export class VectorSource {
     return new VectorSource(embedder, config, cache, l2.error);
   }
 
-  async #embedUncached(texts: string[]): Promise<Float32Array[]> {
-    const vectors = await this.embedder.embed(texts);
+  async #embedUncached(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const vectors = await this.embedder.embed(texts, { signal });
     this.#textsEmbedded += texts.length;
     // Only complete results reach the cache: a failed or aborted batch writes nothing.
     if (this.#cache) await this.#cache.setMany(texts.map((t, i) => [this.#cache!.key(t), vectors[i]]));
@@ -91,7 +99,8 @@ export class VectorSource {
     for (let i = 0; i < out.length; i++) if (out[i] === undefined) missing.push(i);
     if (missing.length > 0) {
       try {
-        const fresh = await withDeadline(this.#batcher.embedMany(missing.map((i) => texts[i])), this.#timeout, signal);
+        const wanted = missing.map((i) => texts[i]);
+        const fresh = await withDeadline((cancel) => this.#batcher.embedMany(wanted, cancel), this.#timeout, signal);
         missing.forEach((i, j) => (out[i] = fresh[j]));
         this.#lastFailure = undefined;
       } catch (err) {

@@ -204,6 +204,49 @@ describe('cache', () => {
   });
 });
 
+describe('bounded, fair, cancellable work', () => {
+  const bulk = Array.from({ length: 600 }, (_, i) => `bulk document ${i}: ${sentences[i % sentences.length]}`);
+
+  /** A real Embedder whose embed calls are watched: texts done so far across calls, and every call's promise. */
+  async function watchedEmbedder() {
+    const embedder = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: sharedModelDirs()[0], cacheDir });
+    const embed = embedder.embed.bind(embedder);
+    const doneBy: number[] = [];
+    const calls: Promise<unknown>[] = [];
+    embedder.embed = (texts, options = {}) => {
+      const id = doneBy.push(0) - 1;
+      const call = embed(texts, { ...options, onProgress: (n) => (doneBy[id] = n) });
+      calls.push(call);
+      return call;
+    };
+    return { embedder, done: () => doneBy.reduce((a, b) => a + b, 0), calls };
+  }
+
+  test('a one-sentence query is served between the batches of a bulk request, not after all of them', async () => {
+    const w = await watchedEmbedder();
+    const s = await SimilarityService.create({ cacheDir, enableCache: false }, { embedder: w.embedder });
+    const big = s.computeBatchEmbeddings(bulk);
+    await new Promise((r) => setImmediate(r)); // the bulk request is queued first
+    await s.computeSimilarity('a short query', 'another one');
+    const bulkDoneWhenQueryAnswered = w.done() - 2;
+    await big;
+    expect(w.done()).toBe(bulk.length + 2);
+    expect(bulkDoneWhenQueryAnswered).toBeLessThan(bulk.length / 4);
+    await s.close();
+    await w.embedder.close();
+  });
+
+  test('a timed-out bulk request stops: batches that had not run are dropped, not computed for nobody', async () => {
+    const w = await watchedEmbedder();
+    const s = await SimilarityService.create({ cacheDir, enableCache: false, timeout: 300, fallback: false }, { embedder: w.embedder });
+    await expect(s.computeBatchEmbeddings(bulk)).rejects.toThrow(/longer than the 300 ms timeout/);
+    await Promise.allSettled(w.calls); // every batch has now either run or been dropped
+    expect(w.done()).toBeLessThan(bulk.length / 2);
+    await s.close();
+    await w.embedder.close();
+  });
+});
+
 describe('micro-batching', () => {
   test('100 concurrent computeEmbedding calls are coalesced into a few batches with correct results', async () => {
     const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir, enableCache: false, batchWindowMs: 5 });
