@@ -43,6 +43,8 @@ export interface SimilarityConfig {
   diskCachePath: string;
   /** L2 cache shared by replicas (redis:// URL); "" = none. */
   redisUrl: string;
+  /** Most tokens one call may send to the model (after truncation); more is a RangeError (HTTP 413). 0 = no limit. */
+  maxRequestTokens: number;
   /** Micro-batching: how long single requests wait to be coalesced (ms), and the most per batch. */
   batchWindowMs: number;
   maxBatchTexts: number;
@@ -59,6 +61,7 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   timeout: 30_000,
   fallback: true,
   loadRetryMs: 1_000,
+  maxRequestTokens: 1_000_000,
   cacheSize: 10_000,
   cacheTtl: 3_600_000,
   diskCachePath: '',
@@ -124,6 +127,7 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   timeout: int(0, 3_600_000),
   fallback: bool,
   loadRetryMs: int(0, 3_600_000),
+  maxRequestTokens: int(0, 1_000_000_000),
   cacheSize: int(0, 100_000_000),
   cacheTtl: int(0, 2_147_483_647),
   diskCachePath: str(false),
@@ -221,6 +225,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: Simila
   text('FASTEMBED_MODEL_PATH', 'modelPath');
   text('FASTEMBED_CACHE_DIR', 'cacheDir');
   num('FASTEMBED_MAX_LENGTH', 'maxLength');
+  num('FASTEMBED_MAX_REQUEST_TOKENS', 'maxRequestTokens');
   text('FASTEMBED_POOLING', 'pooling');
   text('FASTEMBED_QUERY_PREFIX', 'queryPrefix');
   text('FASTEMBED_PASSAGE_PREFIX', 'passagePrefix');

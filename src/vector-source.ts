@@ -58,6 +58,7 @@ export class VectorSource {
   readonly #cache: EmbeddingCache | undefined;
   readonly #batcher: MicroBatcher;
   readonly #timeout: number;
+  readonly #maxRequestTokens: number;
   readonly #storeError: string | undefined;
   #lastFailure: string | undefined;
   #textsEmbedded = 0;
@@ -67,6 +68,7 @@ export class VectorSource {
     this.#cache = cache;
     this.#storeError = storeError;
     this.#timeout = config.timeout;
+    this.#maxRequestTokens = config.maxRequestTokens;
     this.#batcher = new MicroBatcher((texts, signal) => this.#embedUncached(texts, signal), {
       windowMs: config.batchWindowMs,
       maxTexts: config.maxBatchTexts,
@@ -98,8 +100,9 @@ export class VectorSource {
     const missing: number[] = [];
     for (let i = 0; i < out.length; i++) if (out[i] === undefined) missing.push(i);
     if (missing.length > 0) {
+      const wanted = missing.map((i) => texts[i]);
+      await this.#checkBudget(wanted);
       try {
-        const wanted = missing.map((i) => texts[i]);
         const fresh = await withDeadline((cancel) => this.#batcher.embedMany(wanted, cancel), this.#timeout, signal);
         missing.forEach((i, j) => (out[i] = fresh[j]));
         this.#lastFailure = undefined;
@@ -109,6 +112,22 @@ export class VectorSource {
       }
     }
     return out as Float32Array[];
+  }
+
+  /**
+   * Work is bounded by configuration, not by what a client sends: a call whose texts need more tokens (after
+   * truncation) than maxRequestTokens is refused before any of it runs. Only counted when it could exceed it.
+   */
+  async #checkBudget(texts: string[]): Promise<void> {
+    const budget = this.#maxRequestTokens;
+    if (budget <= 0 || texts.length * this.embedder.maxLength <= budget) return;
+    const tokens = (await this.embedder.countTokens(texts)).reduce((a, b) => a + b, 0);
+    if (tokens > budget) {
+      throw Object.assign(
+        new RangeError(`these texts need ${tokens} tokens, more than the ${budget} one call may use (maxRequestTokens); send them in smaller requests`),
+        { code: 'ERR_TOO_LARGE' },
+      );
+    }
   }
 
   /** What is wrong now: the last embedding failure (until one succeeds) and an unusable L2 store. */

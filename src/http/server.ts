@@ -137,6 +137,7 @@ export async function buildServer(service: SimilarityService, options: ServerOpt
     if (err.validation) status = 400;
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) status = err.statusCode;
     else if (code === 'ERR_INVALID_ARG') status = 400; // the caller's argument; any other TypeError is our bug
+    else if (code === 'ERR_TOO_LARGE') status = 413;
     else if (code === 'ERR_CLOSED' || code === 'ERR_MODEL_UNAVAILABLE' || code === 'ERR_DISABLED') status = 503;
     else if (code === 'ERR_TIMEOUT') status = 504;
     if (status >= 500) req.log.error({ component: 'http', err }, 'request failed');

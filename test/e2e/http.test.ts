@@ -238,6 +238,24 @@ describe('health and lifecycle', () => {
     }
   });
 
+  test('work is bounded by configuration: a request over maxRequestTokens is a 413 before anything runs, never a fallback answer', async () => {
+    const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir, maxRequestTokens: 500, enableCache: false });
+    const srv = await start(s);
+    try {
+      const documents = Array.from({ length: 100 }, (_, i) => `document number ${i} has a handful of words in it`);
+      const r = await post(`${srv.base}/api/similarity/search`, { query: 'q', documents, top_k: 3 });
+      expect(r.status).toBe(413);
+      expect((await r.json()).message).toMatch(/need \d+ tokens, more than the 500 one call may use \(maxRequestTokens\); send them in smaller requests/);
+      expect(s.getStats().textsEmbedded).toBe(0);
+      const ok = await post(`${srv.base}/api/similarity/search`, { query: 'q', documents: documents.slice(0, 5), top_k: 3 });
+      expect(ok.status).toBe(200);
+      expect((await ok.json()).results[0].method).toBe('fastembed_cosine');
+    } finally {
+      await srv.app.close();
+      await s.close();
+    }
+  });
+
   test('a failed load is retried with backoff until the model appears; then /ready turns 200 and answers are embeddings', async () => {
     const later = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-later-'));
     const s = await SimilarityService.create({ modelPath: later, cacheDir, loadRetryMs: 50 });
