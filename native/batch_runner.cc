@@ -26,7 +26,7 @@ Ort::Value MakeIdTensor(const Ort::MemoryInfo& mem, const std::vector<int64_t>& 
 
 }  // namespace
 
-BatchOutput BatchRunner::Run(SessionPool& pool, const BatchInput& in) const {
+BatchOutput BatchRunner::Run(SessionPool& pool, const BatchInput& in, RunCancel* cancel) const {
   const ModelSignature& sig = pool.signature();
   const std::array<int64_t, 2> shape{in.rows, in.seq_len};
   Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
@@ -55,10 +55,13 @@ BatchOutput BatchRunner::Run(SessionPool& pool, const BatchInput& in) const {
   std::vector<Ort::Value> outputs;
   {
     SessionPool::Lease lease = pool.Acquire();
+    if (cancel != nullptr && cancel->cancelled) throw OrtFailure("The batch was cancelled before it ran", "ERR_CANCELLED");
+    const Ort::RunOptions no_options{nullptr};
     try {
-      outputs = lease.session().Run(Ort::RunOptions{nullptr}, names.data(), values.data(), values.size(),
-                                    &output_name, 1);
+      outputs = lease.session().Run(cancel != nullptr ? cancel->options : no_options, names.data(), values.data(),
+                                    values.size(), &output_name, 1);
     } catch (const Ort::Exception& e) {
+      if (cancel != nullptr && cancel->cancelled) throw OrtFailure("The batch was cancelled while it ran", "ERR_CANCELLED");
       RethrowOrt(e, "ONNX Runtime failed to run the batch");
     }
   }

@@ -1,6 +1,7 @@
 // BatchRunner: one padded batch → ORT Run → pooling → L2 normalisation, into one contiguous float buffer.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -23,10 +24,22 @@ struct BatchOutput {
   int64_t dim = 0;
 };
 
+// Lets JS stop a batch: before it runs (it is skipped) or while ORT runs it (RunOptions::SetTerminate, which ORT
+// allows from another thread). Shared by the JS handle and the worker, so either may outlive the other.
+struct RunCancel {
+  Ort::RunOptions options;
+  std::atomic<bool> cancelled{false};
+  void Cancel() {
+    cancelled = true;
+    options.SetTerminate();
+  }
+};
+
 class BatchRunner {
  public:
   BatchRunner(Pooling pooling, bool normalize) : pooling_(pooling), normalize_(normalize) {}
-  BatchOutput Run(SessionPool& pool, const BatchInput& input) const;
+  // Throws OrtFailure with code ERR_CANCELLED when `cancel` stops it.
+  BatchOutput Run(SessionPool& pool, const BatchInput& input, RunCancel* cancel = nullptr) const;
 
  private:
   Pooling pooling_;

@@ -67,7 +67,9 @@ int64_t ReadPositiveInt(Napi::Env env, const Napi::Value& v, const std::string& 
 Napi::Function NativeModel::Define(Napi::Env env) {
   return DefineClass(env, "NativeModel",
                      {InstanceMethod<&NativeModel::Run>("run"), InstanceMethod<&NativeModel::Close>("close"),
-                      InstanceMethod<&NativeModel::Info>("info")});
+                      InstanceMethod<&NativeModel::Info>("info"),
+                      InstanceMethod<&NativeModel::CancelToken>("cancelToken"),
+                      InstanceMethod<&NativeModel::Cancel>("cancel")});
 }
 
 NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
@@ -144,8 +146,13 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
     for (int64_t t = 0; t < input.seq_len; ++t) kept += input.attention_mask[r * input.seq_len + t] != 0;
     if (kept == 0) FE_THROW_RANGE(env, "attentionMask row " + std::to_string(r) + " is all zeros: every row needs at least one token");
   }
+  std::shared_ptr<RunCancel> cancel;
+  if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) {
+    cancel = TokenOf(info[4]);
+    if (!cancel) FE_THROW_TYPE(env, "run: the fifth argument must be a token from cancelToken()");
+  }
   try {
-    auto* worker = new EmbedWorker(env, pool_, runner_, std::move(input));
+    auto* worker = new EmbedWorker(env, pool_, runner_, std::move(input), std::move(cancel));
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;
@@ -180,6 +187,33 @@ Napi::Value NativeModel::Info(const Napi::CallbackInfo& info) {
   out.Set("loadedFromCache", Napi::Boolean::New(env, pool_->loaded_from_cache()));
   out.Set("closed", Napi::Boolean::New(env, pool_->closed()));
   return out;
+}
+
+namespace {
+// Type tag of cancel tokens: an External from anywhere else is refused, never reinterpreted.
+constexpr napi_type_tag kRunCancelTag = {0x6a7b2c1d9e8f4a3bULL, 0x8c5d4e3f2a1b0c9dULL};
+using CancelExternal = Napi::External<std::shared_ptr<RunCancel>>;
+}  // namespace
+
+std::shared_ptr<RunCancel> NativeModel::TokenOf(const Napi::Value& value) {
+  if (!value.IsExternal() || !value.As<CancelExternal>().CheckTypeTag(&kRunCancelTag)) return nullptr;
+  return *value.As<CancelExternal>().Data();
+}
+
+// cancelToken() → an opaque token for run(); cancel(token) stops the runs given it (before or while they run).
+Napi::Value NativeModel::CancelToken(const Napi::CallbackInfo& info) {
+  auto* holder = new std::shared_ptr<RunCancel>(std::make_shared<RunCancel>());
+  CancelExternal token = CancelExternal::New(info.Env(), holder, [](Napi::Env, std::shared_ptr<RunCancel>* p) { delete p; });
+  token.TypeTag(&kRunCancelTag);
+  return token;
+}
+
+Napi::Value NativeModel::Cancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<RunCancel> cancel = info.Length() > 0 ? TokenOf(info[0]) : nullptr;
+  if (!cancel) FE_THROW_TYPE(env, "cancel(token): token must come from cancelToken()");
+  cancel->Cancel();
+  return env.Undefined();
 }
 
 }  // namespace fastembed

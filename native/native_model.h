@@ -22,6 +22,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value CancelToken(const Napi::CallbackInfo& info);
+  Napi::Value Cancel(const Napi::CallbackInfo& info);
+  static std::shared_ptr<RunCancel> TokenOf(const Napi::Value& value);
 
   std::shared_ptr<SessionPool> pool_;
   BatchRunner runner_{Pooling::kMean, true};

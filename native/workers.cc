@@ -44,8 +44,9 @@ void LoadWorker::OnOK() {
   Resolve(model_ctor_->New({external, options}));
 }
 
-EmbedWorker::EmbedWorker(Napi::Env env, std::shared_ptr<SessionPool> pool, BatchRunner runner, BatchInput input)
-    : PromiseWorker(env), pool_(std::move(pool)), runner_(runner), input_(std::move(input)) {
+EmbedWorker::EmbedWorker(Napi::Env env, std::shared_ptr<SessionPool> pool, BatchRunner runner, BatchInput input,
+                         std::shared_ptr<RunCancel> cancel)
+    : PromiseWorker(env), pool_(std::move(pool)), runner_(runner), input_(std::move(input)), cancel_(std::move(cancel)) {
   pool_->BeginJob();
 }
 
@@ -54,7 +55,7 @@ void EmbedWorker::Work() {
     SessionPool* pool;
     ~JobGuard() { pool->EndJob(); }
   } guard{pool_.get()};
-  output_ = runner_.Run(*pool_, input_);
+  output_ = runner_.Run(*pool_, input_, cancel_.get());
   input_ = BatchInput{};  // free the id buffers now rather than at GC of the worker
 }
 

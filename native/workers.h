@@ -56,7 +56,8 @@ class LoadWorker : public PromiseWorker {
 class EmbedWorker : public PromiseWorker {
  public:
   // Registers the job with the pool (throws OrtFailure if it is closed) before anything is queued.
-  EmbedWorker(Napi::Env env, std::shared_ptr<SessionPool> pool, BatchRunner runner, BatchInput input);
+  EmbedWorker(Napi::Env env, std::shared_ptr<SessionPool> pool, BatchRunner runner, BatchInput input,
+              std::shared_ptr<RunCancel> cancel);
 
  protected:
   void Work() override;
@@ -67,6 +68,7 @@ class EmbedWorker : public PromiseWorker {
   BatchRunner runner_;
   BatchInput input_;
   BatchOutput output_;
+  std::shared_ptr<RunCancel> cancel_;  // may be null
 };
 
 class CloseWorker : public PromiseWorker {

@@ -27,8 +27,14 @@ export interface NativeModelInfo {
   closed: boolean;
 }
 
+/** Opaque handle from NativeModel.cancelToken(). */
+export type CancelToken = { readonly __brand: 'CancelToken' };
+
 export interface NativeModel {
-  run(inputIds: IdArray, attentionMask: IdArray, tokenTypeIds: IdArray | null, shape: [number, number]): Promise<Float32Array>;
+  /** With a token, cancel(token) stops the run before or while ONNX Runtime runs it (rejects with ERR_CANCELLED). */
+  run(inputIds: IdArray, attentionMask: IdArray, tokenTypeIds: IdArray | null, shape: [number, number], cancel?: CancelToken): Promise<Float32Array>;
+  cancelToken(): CancelToken;
+  cancel(token: CancelToken): void;
   close(): Promise<void>;
   info(): NativeModelInfo;
 }

@@ -302,6 +302,11 @@ export class Embedder {
     let done = 0;
     let failure: unknown;
     const lane: Array<() => void> = [];
+    // An abort also stops the batch ONNX Runtime is running for this call (RunOptions terminate), not only the
+    // batches still waiting.
+    const token = signal ? this.#native.cancelToken() : undefined;
+    const onAbort = () => this.#native.cancel(token!);
+    signal?.addEventListener('abort', onAbort, { once: true });
     const runOne = async (rows: number[]): Promise<void> => {
       // At most poolSize batches are handed to native code at once (more would only park libuv threads that
       // tokenisation and file I/O also need), taken in turn with other calls' batches.
@@ -311,17 +316,21 @@ export class Embedder {
         if (signal?.aborted) throw abortError(signal);
         if (this.#closed) throw new ClosedError('Embedder');
         const batch = buildBatch(tokenized, rows);
-        const result = await this.#native.run(batch.inputIds, batch.attentionMask, null, [rows.length, batch.seqLen]);
+        const result = await this.#native.run(batch.inputIds, batch.attentionMask, null, [rows.length, batch.seqLen], token);
         rows.forEach((r, i) => out.set(result.subarray(i * dim, (i + 1) * dim), r * dim));
         done += rows.length;
         onProgress?.(done, tokenized.length);
       } catch (err) {
-        failure ??= err;
+        failure ??= signal?.aborted ? abortError(signal) : err;
       } finally {
         this.#slots.release();
       }
     };
-    await Promise.all(plan.map(runOne));
+    try {
+      await Promise.all(plan.map(runOne));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
     if (failure !== undefined) throw failure;
   }
 

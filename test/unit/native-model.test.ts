@@ -187,6 +187,33 @@ describe('lifecycle', () => {
     await model.close(); // idempotent
   });
 
+  test.skipIf(sharedModelDirs().length === 0)('cancel(token) stops a batch while ONNX Runtime runs it, and one that has not started', async () => {
+    const model = await native.createModel(path.join(sharedModelDirs()[0], 'model.onnx'), { poolSize: 1 });
+    try {
+      // 64 × 512 tokens through the full-size model: seconds of work, so a cancel 200 ms in lands mid-run.
+      const rows = 64;
+      const seq = 512;
+      const ids = new Int32Array(rows * seq).fill(2000);
+      const mask = new Int32Array(rows * seq).fill(1);
+      const running = model.cancelToken();
+      const waiting = model.cancelToken();
+      const first = model.run(ids, mask, null, [rows, seq], running);
+      const second = model.run(ids, mask, null, [rows, seq], waiting); // queued behind the first (pool of 1)
+      setTimeout(() => {
+        model.cancel(running);
+        model.cancel(waiting);
+      }, 200);
+      const [a, b] = await Promise.allSettled([first, second]);
+      expect(a).toMatchObject({ status: 'rejected', reason: { code: 'ERR_CANCELLED', message: expect.stringMatching(/cancelled while it ran/) } });
+      expect(b).toMatchObject({ status: 'rejected', reason: { code: 'ERR_CANCELLED', message: expect.stringMatching(/cancelled before it ran/) } });
+      // The model still works afterwards, and a run without a token is unaffected.
+      expect((await model.run(ids.subarray(0, seq), mask.subarray(0, seq), null, [1, seq])).length).toBe(384);
+      expect(() => model.cancel({} as never)).toThrow(/token must come from cancelToken/);
+    } finally {
+      await model.close();
+    }
+  });
+
   test('the optimised graph is saved once and reused, with identical output', async () => {
     const dir = makeTinyModelDir({ hidden: 32 });
     const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fe-opt-')), 'tiny.onnx');
