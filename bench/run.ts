@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   await counter.close();
   const tokens = lengths.reduce((a, b) => a + b, 0);
   const shape = bertShape(modelDir);
-  const plan = planBatches(lengths.map((length) => ({ ids: [], length })), { batchSize: 32, tokenBudget: 2048 });
+  const plan = planBatches(lengths.map((length) => ({ length })), { batchSize: 32, tokenBudget: 2048 });
   const flops = plan.reduce((sum: number, rows: number[]) => sum + batchFlops(shape, rows.length, Math.max(...rows.map((r) => lengths[r]))), 0);
 
   const rows: Row[] = [];

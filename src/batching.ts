@@ -17,7 +17,7 @@ export interface BatchPlanOptions {
 }
 
 /** Groups texts of similar length so little compute is spent on padding. */
-export function planBatches(tokenized: TokenizedText[], options: BatchPlanOptions): number[][] {
+export function planBatches(tokenized: ReadonlyArray<Pick<TokenizedText, 'length'>>, options: BatchPlanOptions): number[][] {
   const order = tokenized.map((_, i) => i).sort((a, b) => tokenized[a].length - tokenized[b].length);
   const batches: number[][] = [];
   let current: number[] = [];

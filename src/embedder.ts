@@ -10,7 +10,7 @@ import { abortError, ClosedError, invalidArgument } from './errors.js';
 import { checkModelDir, defaultCacheDir, ensureModelDir } from './models/loader.js';
 import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from './models/artifacts.js';
 import { getModelSpec, type ModelSpec } from './models/registry.js';
-import { TextTokenizer, type TokenizedText } from './tokenizer.js';
+import { TextTokenizer, type TokenDetail, type TokenizedText, type TruncationDirection } from './tokenizer.js';
 
 export interface EmbedderOptions {
   /** Registry id or alias (default all-MiniLM-L6-v2). With `modelPath`, the registry's recipe for those files. */
@@ -83,6 +83,16 @@ function positiveInt(value: unknown, name: string, max: number): void {
   }
 }
 
+/** Token ids: an array of non-negative integers (below the vocabulary size when it is known). */
+function assertTokenIds(ids: unknown, name: string, vocabSize = 0): asserts ids is number[] {
+  if (!Array.isArray(ids)) throw invalidArgument('type', `${name} must be an array of token ids, got ${typeof ids}`);
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || (vocabSize > 0 && id >= vocabSize)) {
+      throw invalidArgument('range', `${name} holds ${String(id)}, not a token id of this model${vocabSize > 0 ? ` (0 to ${vocabSize - 1})` : ''}`);
+    }
+  }
+}
+
 /** Rejects non-arrays and non-string items with a TypeError naming the index. */
 export function assertTexts(texts: unknown, name = 'texts'): asserts texts is string[] {
   if (!Array.isArray(texts)) throw invalidArgument('type', `${name} must be an array of strings, got ${typeof texts}`);
@@ -103,6 +113,9 @@ export class Embedder {
   readonly modelDir: string;
   readonly queryPrefix: string;
   readonly passagePrefix: string;
+  /** True when vectors come out L2-normalised (the recipe's normalisation). */
+  readonly normalized: boolean;
+  readonly pooling: Exclude<Pooling, 'none'>;
   /**
    * Identifies everything that decides a vector besides the text: the model and tokenizer files (by content), the
    * quantization, pooling, normalisation and max length. Cache keys use it, so two recipes never share entries.
@@ -136,6 +149,8 @@ export class Embedder {
     this.modelDir = dir;
     this.queryPrefix = recipe.queryPrefix;
     this.passagePrefix = recipe.passagePrefix;
+    this.normalized = recipe.normalize;
+    this.pooling = recipe.pooling;
     this.fingerprint = fingerprint;
     this.#slots = new FairSlots(info.poolSize);
     this.#batchSize = opts.batchSize ?? 32;
@@ -275,10 +290,7 @@ export class Embedder {
 
     const dim = this.dim;
     const unique = new Float32Array(uniques.length * dim);
-    if (uniques.length > 0) {
-      const tokenized = await this.#tokenizer.encodeBatch(uniques);
-      await this.#runBatches(tokenized, unique, signal, onProgress);
-    }
+    if (uniques.length > 0) await this.#runBatches(await this.#tokenizer.encodeBatch(uniques), unique, signal, onProgress);
     if (uniques.length === texts.length) return { data: unique, rows: texts.length, dim };
     const data = new Float32Array(texts.length * dim);
     for (let i = 0; i < texts.length; i++) data.set(unique.subarray(rowOf[i] * dim, (rowOf[i] + 1) * dim), i * dim);
@@ -287,8 +299,56 @@ export class Embedder {
 
   /** Token counts of texts after truncation (no padding), e.g. for budgeting. */
   async countTokens(texts: string[]): Promise<number[]> {
+    return (await this.tokenize(texts)).map((t) => t.length);
+  }
+
+  /**
+   * Texts as the model sees them: token ids after truncation to maxLength (at the end, or with 'left' at the
+   * start), and whether each was cut.
+   */
+  async tokenize(texts: string[], direction: TruncationDirection = 'right'): Promise<TokenizedText[]> {
     assertTexts(texts);
-    return (await this.#tokenizer.encodeBatch(texts)).map((t) => t.length);
+    return this.#tokenizerFor(direction).encodeBatch(texts);
+  }
+
+  /** Each text's tokens with their strings, special flags and character offsets (after truncation). */
+  async tokenDetails(texts: string[]): Promise<TokenDetail[][]> {
+    assertTexts(texts);
+    return this.#tokenizer.details(texts);
+  }
+
+  /** Token ids back to text. */
+  async decode(ids: number[][], skipSpecialTokens = true): Promise<string[]> {
+    if (!Array.isArray(ids)) throw invalidArgument('type', `ids must be an array of token id arrays, got ${typeof ids}`);
+    for (const [i, row] of ids.entries()) assertTokenIds(row, `ids[${i}]`, this.#tokenizer.vocabSize);
+    return this.#tokenizer.decode(ids, skipSpecialTokens);
+  }
+
+  /**
+   * Embeddings of already tokenised inputs (e.g. from tokenize(), or ids a client sent), in order; each must hold
+   * 1 to maxLength ids of this model's vocabulary, special tokens included.
+   */
+  async embedTokens(inputs: Array<TokenizedText | number[]>, options: EmbedOptions = {}): Promise<Float32Array[]> {
+    if (!Array.isArray(inputs)) throw invalidArgument('type', `inputs must be an array of token id arrays, got ${typeof inputs}`);
+    if (this.#closed) throw new ClosedError('Embedder');
+    if (options.signal?.aborted) throw abortError(options.signal);
+    const tokenized = inputs.map((input, i): TokenizedText => {
+      const ids = Array.isArray(input) ? input : input?.ids;
+      assertTokenIds(ids, `inputs[${i}]`, this.#tokenizer.vocabSize);
+      if (ids.length === 0 || ids.length > this.maxLength) {
+        throw invalidArgument('range', `inputs[${i}] has ${ids.length} tokens; this model takes 1 to ${this.maxLength}`);
+      }
+      return { ids, length: ids.length, truncated: false };
+    });
+    const data = new Float32Array(tokenized.length * this.dim);
+    if (tokenized.length > 0) await this.#runBatches(tokenized, data, options.signal, options.onProgress);
+    return Array.from({ length: tokenized.length }, (_, i) => data.subarray(i * this.dim, (i + 1) * this.dim));
+  }
+
+  #tokenizerFor(direction: TruncationDirection): TextTokenizer {
+    if (direction === 'right') return this.#tokenizer;
+    if (direction !== 'left') throw invalidArgument('range', `truncation direction must be 'right' or 'left', got ${String(direction)}`);
+    return TextTokenizer.load(this.modelDir, this.maxLength, 'left');
   }
 
   async #runBatches(

@@ -9,6 +9,7 @@ import { ClosedError, FastembedError, invalidArgument } from './errors.js';
 import { JaccardFallback } from './fallback.js';
 import { LatencyTracker } from './latency.js';
 import { ModelHandle } from './model-handle.js';
+import type { TokenDetail, TokenizedText, TruncationDirection } from './tokenizer.js';
 import { VectorSource } from './vector-source.js';
 import { cosine, scoreAll, topK } from './vector.js';
 
@@ -33,6 +34,18 @@ export interface SearchPage {
   pageSize: number;
   total: number;
   totalPages: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  dimension: number;
+  /** Longest input in tokens; longer texts are truncated. */
+  maxLength: number;
+  /** Vectors are L2-normalised. */
+  normalized: boolean;
+  pooling: 'mean' | 'cls';
+  queryPrefix: string;
+  passagePrefix: string;
 }
 
 export interface CallOptions {
@@ -267,6 +280,41 @@ export class SimilarityService {
     return texts.length;
   }
 
+  /**
+   * Texts as the model sees them: token ids after truncation (at the end, or the start with `truncation: 'left'`)
+   * and whether each was cut. Loads the model if needed.
+   */
+  tokenize(texts: string[], options: { truncation?: TruncationDirection } = {}): Promise<TokenizedText[]> {
+    assertTexts(texts);
+    return this.#call('tokenize', async () => (await this.#vectorSource()).embedder.tokenize(texts, options.truncation));
+  }
+
+  /** Each text's tokens with their strings, special flags and character offsets. */
+  tokenDetails(texts: string[]): Promise<TokenDetail[][]> {
+    assertTexts(texts);
+    return this.#call('tokenDetails', async () => (await this.#vectorSource()).embedder.tokenDetails(texts));
+  }
+
+  /** Token ids back to text. */
+  decode(ids: number[][], skipSpecialTokens = true): Promise<string[]> {
+    return this.#call('decode', async () => (await this.#vectorSource()).embedder.decode(ids, skipSpecialTokens));
+  }
+
+  /** Embeddings of token id sequences of this model's vocabulary (e.g. from tokenize()); not cached. */
+  embedTokens(inputs: Array<TokenizedText | number[]>, options: CallOptions = {}): Promise<Float32Array[]> {
+    return this.#call('embedTokens', async () => (await this.#vectorSource()).tokenVectors(inputs, options.signal));
+  }
+
+  /** What the loaded model is (undefined until it loads): id, dimension, longest input, normalisation, prefixes. */
+  get modelInfo(): ModelInfo | undefined {
+    return this.#handle.embedder && describe(this.#handle.embedder);
+  }
+
+  /** modelInfo, loading the model if needed (ERR_MODEL_UNAVAILABLE with the reason when it cannot load). */
+  async describeModel(): Promise<ModelInfo> {
+    return describe((await this.#vectorSource()).embedder);
+  }
+
   async #scores(query: string, documents: string[], signal?: AbortSignal): Promise<Float32Array> {
     if (documents.length === 0) return new Float32Array(0);
     const vectors = await this.#searchVectors(query, documents, signal);
@@ -379,6 +427,10 @@ export class SimilarityService {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function describe(e: Embedder): ModelInfo {
+  return { id: e.model, dimension: e.dim, maxLength: e.maxLength, normalized: e.normalized, pooling: e.pooling, queryPrefix: e.queryPrefix, passagePrefix: e.passagePrefix };
 }
 
 /** Documents as the model embeds passages (e5's "passage: "; most models add nothing). */

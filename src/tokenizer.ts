@@ -36,37 +36,54 @@ export interface TokenizedText {
   ids: number[];
   /** Token count (attention mask of ones over it; no padding yet). */
   length: number;
+  /** True when the text was longer than maxLength and lost tokens. */
+  truncated: boolean;
 }
+
+/** One token as TEI's /tokenize shows it: id, text, special, character offsets. */
+export interface TokenDetail {
+  id: number;
+  text: string;
+  special: boolean;
+  start: number;
+  stop: number;
+}
+
+/** Which end of an over-long text is cut: its end (as sentence-transformers does) or its start. */
+export type TruncationDirection = 'right' | 'left';
 
 const loaded = new Map<string, TextTokenizer>();
 
 export class TextTokenizer {
   readonly maxLength: number;
+  /** Ids run from 0 to vocabSize - 1 (added tokens included). */
+  readonly vocabSize: number;
   readonly #tokenizer: Tokenizer;
 
   private constructor(tokenizer: Tokenizer, maxLength: number) {
     this.#tokenizer = tokenizer;
     this.maxLength = maxLength;
+    this.vocabSize = tokenizer.getVocabSize(true);
   }
 
   /**
    * Loads `dir/tokenizer.json`. `maxLength` is capped by the model's position limit (config.json
    * max_position_embeddings) and tokenizer_config.json's model_max_length when present.
    */
-  static load(dir: string, maxLength: number): TextTokenizer {
+  static load(dir: string, maxLength: number, direction: TruncationDirection = 'right'): TextTokenizer {
     const file = path.join(dir, 'tokenizer.json');
     // Tokenizers are immutable once configured and hold megabytes of native memory that V8 cannot see (so GC
     // would not hurry to free them): services created and closed repeatedly share one per file and length.
     let key: string | undefined;
     try {
       const st = fs.statSync(file);
-      key = `${path.resolve(file)}\0${st.size}\0${st.mtimeMs}\0${maxLength}`;
+      key = `${path.resolve(file)}\0${st.size}\0${st.mtimeMs}\0${maxLength}\0${direction}`;
     } catch {
       key = undefined; // missing file: fall through to the clear error below
     }
     const shared = key ? loaded.get(key) : undefined;
     if (shared) return shared;
-    const created = TextTokenizer.#create(dir, file, maxLength);
+    const created = TextTokenizer.#create(dir, file, maxLength, direction);
     if (key) {
       loaded.set(key, created);
       if (loaded.size > 8) loaded.delete(loaded.keys().next().value as string);
@@ -74,7 +91,7 @@ export class TextTokenizer {
     return created;
   }
 
-  static #create(dir: string, file: string, maxLength: number): TextTokenizer {
+  static #create(dir: string, file: string, maxLength: number, direction: TruncationDirection): TextTokenizer {
     let tokenizer: Tokenizer;
     try {
       tokenizer = tokenizers().Tokenizer.fromFile(file);
@@ -83,7 +100,7 @@ export class TextTokenizer {
     }
     const limit = Math.min(maxLength, modelLengthLimit(dir));
     tokenizer.disablePadding();
-    tokenizer.setTruncation(limit);
+    tokenizer.setTruncation(limit, { direction });
     return new TextTokenizer(tokenizer, limit);
   }
 
@@ -92,8 +109,25 @@ export class TextTokenizer {
     const encodings = await this.#tokenizer.encodeBatch(texts);
     return encodings.map((e) => {
       const ids = e.getIds();
-      return { ids, length: ids.length };
+      return { ids, length: ids.length, truncated: e.getOverflowing().length > 0 };
     });
+  }
+
+  /** Each text's tokens with their strings and character offsets (after truncation). */
+  async details(texts: string[]): Promise<TokenDetail[][]> {
+    const encodings = await this.#tokenizer.encodeBatch(texts);
+    return encodings.map((e) => {
+      const ids = e.getIds();
+      const tokens = e.getTokens();
+      const offsets = e.getOffsets();
+      const special = e.getSpecialTokensMask();
+      return ids.map((id, i) => ({ id, text: tokens[i], special: special[i] === 1, start: offsets[i][0], stop: offsets[i][1] }));
+    });
+  }
+
+  /** Token ids back to text. */
+  decode(ids: number[][], skipSpecialTokens: boolean): Promise<string[]> {
+    return this.#tokenizer.decodeBatch(ids, skipSpecialTokens);
   }
 }
 

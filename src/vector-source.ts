@@ -4,6 +4,7 @@ import { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
 import type { EmbeddingStore } from './cache/store.js';
 import type { SimilarityConfig } from './config.js';
 import type { Embedder } from './embedder.js';
+import type { TokenizedText } from './tokenizer.js';
 import { abortError, FastembedError } from './errors.js';
 import { MicroBatcher } from './micro-batcher.js';
 
@@ -114,15 +115,27 @@ export class VectorSource {
     return out as Float32Array[];
   }
 
+  /** Vectors of already tokenised inputs (not cached: the cache is keyed by text), under the same bounds. */
+  async tokenVectors(inputs: Array<TokenizedText | number[]>, signal?: AbortSignal): Promise<Float32Array[]> {
+    if (signal?.aborted) throw abortError(signal);
+    this.#checkTokens(inputs.reduce((sum, t) => sum + (Array.isArray(t) ? t.length : t.length), 0));
+    const vectors = await withDeadline((cancel) => this.embedder.embedTokens(inputs, { signal: cancel }), this.#timeout, signal);
+    this.#textsEmbedded += inputs.length;
+    return vectors;
+  }
+
   /**
    * Work is bounded by configuration, not by what a client sends: a call whose texts need more tokens (after
    * truncation) than maxRequestTokens is refused before any of it runs. Only counted when it could exceed it.
    */
   async #checkBudget(texts: string[]): Promise<void> {
+    if (this.#maxRequestTokens <= 0 || texts.length * this.embedder.maxLength <= this.#maxRequestTokens) return;
+    this.#checkTokens((await this.embedder.countTokens(texts)).reduce((a, b) => a + b, 0));
+  }
+
+  #checkTokens(tokens: number): void {
     const budget = this.#maxRequestTokens;
-    if (budget <= 0 || texts.length * this.embedder.maxLength <= budget) return;
-    const tokens = (await this.embedder.countTokens(texts)).reduce((a, b) => a + b, 0);
-    if (tokens > budget) {
+    if (budget > 0 && tokens > budget) {
       throw Object.assign(
         new RangeError(`these texts need ${tokens} tokens, more than the ${budget} one call may use (maxRequestTokens); send them in smaller requests`),
         { code: 'ERR_TOO_LARGE' },

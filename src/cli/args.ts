@@ -57,8 +57,15 @@ function intOption(value: string | undefined, name: string): number | undefined 
   return n;
 }
 
+/** A flag that must be a positive integer when given. */
+export function positiveIntOption(value: string | undefined, name: string): number | undefined {
+  const n = intOption(value, name);
+  if (n !== undefined && n < 1) throw new UsageError(`--${name} must be a positive integer, got '${value}'`);
+  return n;
+}
+
 /** Config from (lowest first): defaults or preset, config file, FASTEMBED_* env, command-line flags. */
-export function configFromArgs(values: Record<string, string | boolean | undefined>): SimilarityConfig {
+export function configFromArgs(values: Record<string, string | string[] | boolean | undefined>): SimilarityConfig {
   const preset = values.preset as string | undefined;
   if (preset !== undefined && !(preset in presets)) {
     throw new UsageError(`--preset must be one of ${Object.keys(presets).join(', ')}, got '${preset}'`);

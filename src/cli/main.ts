@@ -1,6 +1,7 @@
 // fastembed-native CLI entry: dispatches to a command, turns usage errors into exit code 2 with a hint.
 import { ConfigError } from '../config.js';
 import { FastembedError } from '../errors.js';
+import { packageVersion } from '../paths.js';
 import { UsageError } from './args.js';
 import { commands } from './commands.js';
 
@@ -21,8 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-v') {
-    const { createRequire } = await import('node:module');
-    process.stdout.write(`${(createRequire(import.meta.url)('../package.json') as { version: string }).version}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const command = commands[name];

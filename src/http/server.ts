@@ -1,274 +1,213 @@
-// The HTTP service: Fastify routes over a SimilarityService, with validation, metrics, health and backpressure.
+// The HTTP service: one request pipeline (API keys, body timeout, bounded work with 429, abort on disconnect,
+// timing headers, errors in each API's own shape, metrics) under the API modules — the original routes, OpenAI's,
+// TEI's and operations. Adding an API is adding a module to API_MODULES.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { ModelSet } from '../model-set.js';
 import type { SimilarityService } from '../service.js';
+import { classify, HttpError, type HttpApi, type Limits, type RouteContext } from './api.js';
+import { DEFAULT_LIMITS, DEFAULT_PORT } from './defaults.js';
 import { ServiceMetrics } from './metrics.js';
-import { computeSchema, embeddingsSchema, searchSchema, simpleGet } from './schemas.js';
+import { openaiApi } from './openai-api.js';
+import { buildOpenApi } from './openapi.js';
+import { operationsApi } from './operations-api.js';
+import { originalApi } from './original-api.js';
+import { redactPaths } from './redact.js';
+import { teiApi } from './tei-api.js';
 
-export interface ServerOptions {
-  /** Largest accepted request body in bytes (default 10 MiB); larger ones get 413. */
-  bodyLimit?: number;
-  /** API requests allowed in flight at once; past it, 503 with Retry-After (default 256). */
-  maxInFlight?: number;
+export { DEFAULT_LIMITS, DEFAULT_PORT, redactPaths };
+
+export interface ServerOptions extends Partial<Limits> {
   /** Fastify/pino logger options; false for none. Default: JSON logs at LOG_LEVEL or info. */
   logger?: FastifyServerOptions['logger'];
   /** Most ms a client may take to send its body once the headers arrived; past it the connection is closed (default 30 s). */
   bodyTimeoutMs?: number;
+  /** Keys accepted as `Authorization: Bearer <key>` on every route but /health, /ready and /openapi.json; none: open. */
+  apiKeys?: string[];
+  /** Ask for a key on /metrics too (default false: scrapers rarely carry one). */
+  metricsAuth?: boolean;
 }
-
-import { DEFAULT_PORT } from './defaults.js';
-
-export { DEFAULT_PORT };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     apiMethod?: string;
+    api?: string;
+    public?: boolean;
+    work?: boolean;
   }
   interface FastifyRequest {
     countedInFlight?: boolean;
     bodyTimer?: NodeJS.Timeout;
+    arrivedAt?: number;
+    startedAt?: number;
   }
 }
 
-interface ComputeBody {
-  text1: string;
-  text2: string;
-}
-interface SearchBody {
-  query: string;
-  documents: string[];
-  top_k: number;
-}
-interface EmbeddingsBody {
-  texts: string[];
-  encoding: 'float' | 'base64';
+/** Which API an unmatched URL belongs to, so even its 404 comes in that API's shape. */
+function apiForPath(path: string): string {
+  if (path.startsWith('/v1/') || path === '/embeddings' || path === '/models') return 'openai';
+  if (/^\/(embed|similarity|tokenize|decode|info|rerank|predict|embed_all|embed_sparse)$/.test(path)) return 'tei';
+  return 'original';
 }
 
-const ROUTES: Array<[string, string, object]> = [
-  ['POST', '/api/similarity/compute', computeSchema],
-  ['POST', '/api/similarity/search', searchSchema],
-  ['POST', '/api/embeddings', embeddingsSchema],
-  ['GET', '/api/similarity/stats', simpleGet('Service statistics')],
-  ['GET', '/health', simpleGet('healthy | degraded (with reasons) | initializing')],
-  ['GET', '/ready', simpleGet('200 once a model is loaded, 503 while starting, on the fallback after a failed load, or shutting down')],
-  ['GET', '/metrics', simpleGet('Prometheus metrics')],
-  ['GET', '/openapi.json', simpleGet('This document')],
-];
-
-function openApi(): object {
-  const paths: Record<string, Record<string, object>> = {};
-  for (const [method, url, schema] of ROUTES) {
-    const s = schema as { summary: string; body?: object; response?: Record<string, object> };
-    paths[url] ??= {};
-    paths[url][method.toLowerCase()] = {
-      summary: s.summary,
-      ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: s.body } } } } : {}),
-      responses: Object.fromEntries(
-        Object.entries(s.response ?? { 200: {} }).map(([code, body]) => [
-          code,
-          { description: code === '200' ? 'OK' : 'Error', content: { 'application/json': { schema: body } } },
-        ]),
-      ),
-    };
-  }
-  return { openapi: '3.0.3', info: { title: 'fastembed-native similarity service', version: '1' }, paths };
+/** Constant-time check of a bearer token against the configured keys (hashes, so lengths don't leak either). */
+function keyChecker(keys: string[]): (header: string | undefined) => boolean {
+  const digests = keys.map((k) => createHash('sha256').update(k).digest());
+  return (header) => {
+    const token = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '';
+    const given = createHash('sha256').update(token).digest();
+    let ok = false;
+    for (const d of digests) ok = timingSafeEqual(d, given) || ok; // no early exit
+    return ok && token.length > 0;
+  };
 }
 
-const since = (t0: number) => Math.round((performance.now() - t0) * 100) / 100;
-
-export async function buildServer(service: SimilarityService, options: ServerOptions = {}): Promise<FastifyInstance> {
+export async function buildServer(served: SimilarityService | ModelSet, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const models = served instanceof ModelSet ? served : new ModelSet(served);
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof Limits>) if (options[key] !== undefined) (limits as unknown as Record<string, unknown>)[key] = options[key];
   const app = Fastify({
-    bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
+    bodyLimit: limits.bodyLimit,
     logger: options.logger ?? { level: process.env.LOG_LEVEL ?? 'info' },
     return503OnClosing: true,
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   // JSON only: any other content type is a 415, not a confusing schema error.
   app.removeContentTypeParser(['text/plain']);
-  const metrics = new ServiceMetrics(service);
-  const maxInFlight = options.maxInFlight ?? 256;
+  const metrics = new ServiceMetrics(models.default);
   let inFlight = 0;
   let shuttingDown = false;
 
+  const ctx: RouteContext = { models, limits };
+  const apis: HttpApi[] = [];
+  const openApi = () => doc;
+  apis.push(
+    originalApi(ctx),
+    openaiApi(ctx),
+    teiApi(ctx),
+    operationsApi(ctx, { metrics, openApi, shuttingDown: () => shuttingDown, metricsPublic: !options.metricsAuth }),
+  );
+  const byName = new Map(apis.map((a) => [a.name, a]));
+  const doc = buildOpenApi(apis, { secured: (options.apiKeys ?? []).length > 0 });
+
   // A slot is returned exactly once however the request ends: answered, failed, or abandoned by its client
-  // (leaked slots would end in 503 forever).
+  // (leaked slots would end in 429 for ever).
   const release = (req: FastifyRequest) => {
     if (!req.countedInFlight) return;
     req.countedInFlight = false;
     inFlight--;
   };
+  const authorized = options.apiKeys && options.apiKeys.length > 0 ? keyChecker(options.apiKeys) : undefined;
   // A slow or stalled upload can't hold a connection for ever: the body must arrive within bodyTimeoutMs.
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
   app.addHook('onRequest', async (req, reply) => {
+    req.arrivedAt = performance.now();
     const timer = setTimeout(() => req.raw.destroy(), bodyTimeoutMs);
     timer.unref();
     req.bodyTimer = timer;
     reply.raw.once('close', () => clearTimeout(timer));
+    if (authorized && !req.routeOptions.config.public && !authorized(req.headers.authorization)) {
+      reply.header('www-authenticate', 'Bearer');
+      throw new HttpError('unauthorized', 'missing or wrong API key: send it as "Authorization: Bearer <key>"');
+    }
   });
-  // Backpressure: a bounded number of API requests at once; the rest are told to retry instead of queueing. The
-  // slot is taken once the body has arrived (preHandler), so slow uploads hold no capacity.
+  // Backpressure: a bounded number of requests doing model work at once; the rest are told to retry instead of
+  // queueing without bound. The slot is taken once the body has arrived, so slow uploads hold no capacity.
   app.addHook('preHandler', async (req, reply) => {
     clearTimeout(req.bodyTimer);
-    if (!req.url.startsWith('/api/')) return;
-    if (inFlight >= maxInFlight) {
+    req.startedAt = performance.now();
+    if (!req.routeOptions.config.work) return;
+    if (inFlight >= limits.maxInFlight) {
       reply.header('retry-after', '1');
-      return reply.code(503).send({
-        error: 'Service Unavailable',
-        message: `Too many requests in flight (${maxInFlight}); retry after 1 second`,
-        statusCode: 503,
-      });
+      throw new HttpError('overloaded', `too many requests in flight (${limits.maxInFlight}); retry after 1 second`);
     }
     inFlight++;
     req.countedInFlight = true;
+    // A client that goes away cancels its work: texts not yet in a batch are dropped, a running batch is stopped.
+    const abort = new AbortController();
+    req.abort = abort;
     // 'close' fires for every response, sent or abandoned by its client (onResponse never runs for those).
-    reply.raw.once('close', () => release(req));
+    reply.raw.once('close', () => {
+      release(req);
+      if (!reply.raw.writableFinished) abort.abort(new DOMException('the client closed the connection', 'AbortError'));
+    });
+  });
+  app.addHook('onSend', async (req, reply) => {
+    // While closing, each finished response also closes its connection, so keep-alive clients cannot hold
+    // the shutdown open until their idle timeout.
+    if (shuttingDown) reply.header('connection', 'close');
+    if (!req.routeOptions.config.work || req.arrivedAt === undefined) return;
+    const ms = (x: number) => String(Math.round(x));
+    const now = performance.now();
+    // TEI's timing headers: queue is arrival to work start (body upload included); inference is the model call,
+    // cache and the model's own batching queue included.
+    reply.header('x-total-time', ms(now - req.arrivedAt));
+    reply.header('x-queue-time', ms((req.startedAt ?? now) - req.arrivedAt));
+    if (req.timing) {
+      reply.header('x-tokenization-time', ms(req.timing.tokenizationMs));
+      reply.header('x-inference-time', ms(req.timing.inferenceMs));
+      reply.header('x-compute-tokens', String(req.timing.tokens));
+      reply.header('x-compute-characters', String(req.timing.characters));
+    }
   });
   app.addHook('onResponse', async (req, reply) => {
     release(req);
     const method = req.routeOptions.config.apiMethod;
-    // Probes are not traffic: counting them would make an idle server look busy.
-    if (!method || method === 'health' || method === 'ready') return;
+    if (!method) return; // probes and operations are not traffic: counting them would make an idle server look busy
     metrics.requests.inc({ method, status: String(reply.statusCode) });
     metrics.duration.observe({ method }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
-    let status = 500;
-    const code = (err as { code?: string }).code; // by code, not class: works across bundles
-    if (err.validation) status = 400;
-    else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) status = err.statusCode;
-    else if (code === 'ERR_INVALID_ARG') status = 400; // the caller's argument; any other TypeError is our bug
-    else if (code === 'ERR_TOO_LARGE') status = 413;
-    else if (code === 'ERR_CLOSED' || code === 'ERR_MODEL_UNAVAILABLE' || code === 'ERR_DISABLED') status = 503;
-    else if (code === 'ERR_TIMEOUT') status = 504;
-    if (status >= 500) req.log.error({ component: 'http', err }, 'request failed');
-    const names: Record<number, string> = {
-      400: 'Bad Request',
-      413: 'Payload Too Large',
-      415: 'Unsupported Media Type',
-      503: 'Service Unavailable',
-      504: 'Gateway Timeout',
-    };
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+    const api = byName.get(req.routeOptions.config.api ?? apiForPath(req.url.split('?')[0]))!;
+    const { kind, param } = classify(err);
+    const status = api.status(kind);
+    if (kind === 'internal' || kind === 'timeout') {
+      req.log.error({ component: 'fastembed', operation: req.routeOptions.config.apiMethod ?? req.url, error: err.message, err, timestamp: new Date().toISOString() }, 'fastembed operation failed');
+    }
     // An unexpected failure's message is for the log, not for unauthenticated clients.
-    const message = status === 500 ? 'internal error; the server log has the details' : redactPaths(err.message);
-    reply.code(status).send({ error: names[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'), message, statusCode: status });
+    const message = kind === 'internal' ? 'internal error; the server log has the details' : err instanceof HttpError ? err.message : redactPaths(err.message);
+    reply.code(status).send(api.errorBody({ kind, status, message, param }));
   });
 
   const known = new Map<string, string[]>();
-  for (const [method, url] of ROUTES) known.set(url, [...(known.get(url) ?? []), method]);
-  app.setNotFoundHandler((req, reply) => {
+  for (const api of apis) for (const r of api.routes) known.set(r.url, [...(known.get(r.url) ?? []), r.method]);
+  app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0];
     const allowed = known.get(path);
     if (allowed) {
       reply.header('allow', allowed.join(', '));
-      return reply.code(405).send({ error: 'Method Not Allowed', message: `${req.method} ${path} is not supported; use ${allowed.join(' or ')}`, statusCode: 405 });
+      throw new HttpError('method_not_allowed', `${req.method} ${path} is not supported; use ${allowed.join(' or ')}`);
     }
-    return reply.code(404).send({ error: 'Not Found', message: `No route ${req.method} ${path}; see /openapi.json`, statusCode: 404 });
+    throw new HttpError('not_found', `no route ${req.method} ${path}; see /openapi.json`);
   });
 
-  app.post<{ Body: ComputeBody }>('/api/similarity/compute', { schema: computeSchema, config: { apiMethod: 'compute' } }, async (req) => {
-    const t0 = performance.now();
-    const { text1, text2 } = req.body;
-    const result = await service.computeSimilarity(text1, text2);
-    req.log.info({
-      component: 'similarity_api',
-      method: 'compute',
-      text1_length: text1.length,
-      text2_length: text2.length,
-      similarity: result.similarity,
-      similarity_method: result.method,
-      duration_ms: since(t0),
-    });
-    return { text1, text2, ...result, timestamp: new Date().toISOString() };
-  });
-
-  app.post<{ Body: SearchBody }>('/api/similarity/search', { schema: searchSchema, config: { apiMethod: 'search' } }, async (req) => {
-    const t0 = performance.now();
-    const { query, documents, top_k } = req.body;
-    const results = await service.findMostSimilar(query, documents, top_k);
-    req.log.info({
-      component: 'similarity_api',
-      method: 'search',
-      query_length: query.length,
-      documents: documents.length,
-      top_k,
-      best_similarity: results[0]?.similarity,
-      duration_ms: since(t0),
-    });
-    return { query, results, timestamp: new Date().toISOString() };
-  });
-
-  app.post<{ Body: EmbeddingsBody }>('/api/embeddings', { schema: embeddingsSchema, config: { apiMethod: 'embeddings' } }, async (req) => {
-    const t0 = performance.now();
-    const { texts, encoding } = req.body;
-    const vectors = await service.computeBatchEmbeddings(texts);
-    const stats = service.getStats();
-    req.log.info({ component: 'similarity_api', method: 'embeddings', texts: texts.length, duration_ms: since(t0) });
-    const embeddings =
-      encoding === 'base64'
-        ? vectors.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'))
-        : vectors.map((v) => Array.from(v));
-    return { model: stats.model, dim: stats.dimension, encoding, embeddings };
-  });
-
-  app.get('/api/similarity/stats', { config: { apiMethod: 'stats' } }, async () => service.getStats());
-
-  app.get('/health', { config: { apiMethod: 'health' } }, async (_req, reply) => {
-    const { status, reasons } = service.health();
-    const stats = service.getStats();
-    // Degraded still answers (fallback), so it stays 200: a liveness probe must not restart a working pod.
-    reply.code(status === 'healthy' || status === 'degraded' ? 200 : 503);
-    return {
-      status,
-      reasons: reasons.map(redactPaths),
-      model: stats.model,
-      dimension: stats.dimension,
-      uptime_seconds: Math.round(stats.uptimeMs / 1000),
-      timestamp: new Date().toISOString(),
-    };
-  });
-
-  app.get('/ready', { config: { apiMethod: 'ready' } }, async (_req, reply) => {
-    const status = service.health().status;
-    // Ready means embeddings: a service answering from the fallback because its model failed to load is not
-    // (a deliberately disabled one is: Jaccard is its declared mode).
-    const answering = service.modelLoaded || !service.config.enabled;
-    const ready = !shuttingDown && answering && (status === 'healthy' || status === 'degraded');
-    reply.code(ready ? 200 : 503);
-    return { ready, status: shuttingDown ? 'shutting_down' : status };
-  });
-
-  app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-
-  const doc = openApi();
-  app.get('/openapi.json', async () => doc);
+  for (const api of apis) {
+    for (const route of api.routes) {
+      app.route({
+        method: route.method,
+        url: route.url,
+        schema: { ...(route.schema.body ? { body: route.schema.body } : {}), ...(route.schema.response ? { response: route.schema.response } : {}) },
+        config: { api: api.name, apiMethod: route.apiMethod, public: route.public, work: route.work },
+        handler: route.handler,
+      });
+    }
+  }
 
   app.addHook('preClose', async () => {
     shuttingDown = true;
   });
-  // While closing, each finished response also closes its connection, so keep-alive clients cannot hold
-  // the shutdown open until their idle timeout.
-  app.addHook('onSend', async (_req, reply) => {
-    if (shuttingDown) reply.header('connection', 'close');
-  });
   return app;
-}
-
-/** Absolute file paths in a message become <path>: they describe the server's disk to whoever asks. */
-export function redactPaths(message: string): string {
-  return message.replace(/(?<![\w.:/])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g, '<path>');
 }
 
 /**
  * Closes gracefully on SIGTERM/SIGINT: /ready turns 503, new connections are refused, idle ones closed, in-flight
  * requests finish; connections still open after `deadlineMs` (a slow or stalled client) are closed, then the
- * service drains and frees the model's sessions, and the process exits.
+ * services drain and free their models' sessions, and the process exits.
  */
 export function closeOnSignals(
   app: FastifyInstance,
-  service: SimilarityService,
+  served: SimilarityService | ModelSet,
   signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
   deadlineMs = 10_000,
 ): void {
@@ -284,7 +223,7 @@ export function closeOnSignals(
     deadline.unref();
     app
       .close()
-      .then(() => service.close({ deadlineMs }))
+      .then(() => served.close({ deadlineMs }))
       .then(
         () => process.exit(0),
         (err) => {

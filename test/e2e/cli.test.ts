@@ -236,8 +236,12 @@ describe('commands', () => {
     expect(Date.now() - t0).toBeLessThan(25_000); // the 10 s shutdown deadline, not the 30 s body timeout
     stalled.destroy();
     // JSON logs with the seed's fields
-    const line = out.split('\n').find((l) => l.includes('"method":"compute"'));
-    expect(JSON.parse(line!)).toMatchObject({ component: 'similarity_api', method: 'compute', text1_length: 1, text2_length: 1 });
+    const line = out.split('\n').find((l) => l.includes('"text1_len"'));
+    const logged = JSON.parse(line!);
+    expect(logged).toMatchObject({ component: 'fastembed', method: 'fastembed_cosine', text1_len: 1, text2_len: 1, msg: 'similarity computation completed' });
+    expect(Number.isInteger(logged.duration_ms)).toBe(true);
+    expect(logged.similarity).toBeGreaterThanOrEqual(-1);
+    expect(new Date(logged.timestamp).getTime()).toBeGreaterThan(0);
     expect(out).toMatch(/"signal":"SIGTERM"/);
   });
 });

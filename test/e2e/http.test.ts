@@ -44,6 +44,10 @@ describe('routes', () => {
     expect(body).toMatchObject({ text1: 'a cat', text2: 'a kitten', method: 'fastembed_cosine', model: path.basename(tinyDir), dimension: 32 });
     expect(new Date(body.timestamp).getTime()).toBeGreaterThan(0);
     expect(body.similarity).toBeCloseTo((await service.computeSimilarity('a cat', 'a kitten')).similarity, 5);
+    // The design's clients get a similarity within [-1, 1]: identical texts give exactly 1, never 1.0000001.
+    const same = await (await post(`${base}/api/similarity/compute`, { text1: 'same words', text2: 'same words' })).json();
+    expect(same.similarity).toBeLessThanOrEqual(1);
+    expect(same.similarity).toBeCloseTo(1, 5);
   });
 
   test('POST /api/similarity/search defaults top_k to 5 and ranks best first', async () => {
@@ -55,8 +59,17 @@ describe('routes', () => {
     expect(body.results).toHaveLength(5);
     const direct = await service.findMostSimilar('topic 1', documents, 5);
     expect(body.results.map((r: { index: number }) => r.index)).toEqual(direct.map((r) => r.index));
+    // The design's RelevantDocument: content, similarity, method (our index/model/dimension are extras).
+    expect(body.results[0]).toMatchObject({ content: documents[direct[0].index], similarity: expect.any(Number), method: 'fastembed_cosine' });
+    expect(body.results[0]).not.toHaveProperty('text');
     const two = await (await post(`${base}/api/similarity/search`, { query: 'q', documents, top_k: 2 })).json();
     expect(two.results).toHaveLength(2);
+    // As the design's handler does: top_k of 0 or below means 5.
+    for (const top_k of [0, -1]) {
+      const res = await post(`${base}/api/similarity/search`, { query: 'topic 1', documents, top_k });
+      expect(res.status).toBe(200);
+      expect((await res.json()).results).toHaveLength(5);
+    }
   });
 
   test('POST /api/embeddings as floats and as base64 float32', async () => {
@@ -72,12 +85,16 @@ describe('routes', () => {
   });
 
   test('GET /api/similarity/stats, /health, /ready, /openapi.json', async () => {
-    const stats = await (await fetch(`${base}/api/similarity/stats`)).json();
-    expect(stats).toMatchObject({ status: 'healthy', initialized: true, dimension: 32, poolSize: 1 });
-    expect(stats.requests).toBeGreaterThan(0);
+    const body = await (await fetch(`${base}/api/similarity/stats`)).json();
+    // The design's wrapping and snake_case keys.
+    expect(Object.keys(body).sort()).toEqual(['stats', 'timestamp']);
+    expect(new Date(body.timestamp).getTime()).toBeGreaterThan(0);
+    expect(body.stats).toMatchObject({ cache_size: expect.any(Number), pool_size: 1, model: path.basename(tinyDir), initialized: true, status: 'healthy', dimension: 32 });
+    expect(body.stats.total_requests).toBeGreaterThan(0);
+    expect(JSON.stringify(body.stats)).not.toMatch(/"[a-z]+[A-Z]\w*":/);
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'healthy', reasons: [], model: path.basename(tinyDir), dimension: 32 });
+    expect(await health.json()).toMatchObject({ status: 'healthy', services: { fastembed: 'healthy' }, reasons: [], model: path.basename(tinyDir), dimension: 32 });
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(200);
     const doc = await (await fetch(`${base}/openapi.json`)).json();
@@ -127,7 +144,6 @@ describe('bad requests get 4xx with a message, never 500', () => {
   });
 
   test.each([
-    [{ query: 'q', documents: ['a'], top_k: 0 }, /top_k must be >= 1/],
     [{ query: 'q', documents: ['a'], top_k: 1.5 }, /top_k must be integer/],
     [{ query: 'q', documents: ['a'], top_k: '3' }, /top_k must be integer/],
     [{ query: 'q', documents: ['a', 7] }, /documents\/1 must be string/],
@@ -144,7 +160,7 @@ describe('bad requests get 4xx with a message, never 500', () => {
     expect(r415.status).toBe(415);
     const r404 = await fetch(`${base}/api/nope`);
     expect(r404.status).toBe(404);
-    expect((await r404.json()).message).toMatch(/No route GET \/api\/nope/);
+    expect((await r404.json()).message).toMatch(/no route GET \/api\/nope/);
     const r405 = await fetch(`${base}/api/similarity/compute`);
     expect(r405.status).toBe(405);
     expect(r405.headers.get('allow')).toBe('POST');
@@ -276,10 +292,12 @@ describe('health and lifecycle', () => {
     }
   });
 
-  test('before the model loads: /health and /ready say initializing with 503', async () => {
+  test('before the model loads: /health says services.fastembed initializing (200, as the design), /ready 503', async () => {
     const s = new SimilarityService({ modelPath: tinyDir, cacheDir });
     const srv = await start(s);
-    expect((await fetch(`${srv.base}/health`)).status).toBe(503);
+    const health = await fetch(`${srv.base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'healthy', services: { fastembed: 'initializing' } });
     const ready = await fetch(`${srv.base}/ready`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ ready: false, status: 'initializing' });
@@ -289,7 +307,7 @@ describe('health and lifecycle', () => {
     await s.close();
   });
 
-  test('backpressure: past maxInFlight, 503 with Retry-After', async () => {
+  test('backpressure: past maxInFlight, 429 with Retry-After', async () => {
     const big = sharedModelDirs()[0];
     const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: big, cacheDir, enableCache: false });
     const srv = await start(s, { maxInFlight: 1 });
@@ -298,9 +316,9 @@ describe('health and lifecycle', () => {
     const first = post(`${srv.base}/api/similarity/search`, { query: 'q', documents });
     await new Promise((r) => setTimeout(r, 100));
     const second = await post(`${srv.base}/api/similarity/compute`, { text1: 'c', text2: 'd' });
-    expect(second.status).toBe(503);
+    expect(second.status).toBe(429);
     expect(second.headers.get('retry-after')).toBe('1');
-    expect((await second.json()).message).toMatch(/Too many requests in flight \(1\)/);
+    expect((await second.json()).message).toMatch(/too many requests in flight \(1\)/);
     expect((await first).status).toBe(200);
     await srv.app.close();
     await s.close();

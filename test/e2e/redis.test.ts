@@ -46,7 +46,7 @@ describe.skipIf(!haveRedis)('Redis-backed L2 cache (skipped: redis-server not in
     const b = await (await post(`${replicas[1].base}/api/embeddings`, { texts: ['shared text one', 'shared text two'] })).json();
     expect(b.embeddings).toEqual(a.embeddings);
     const stats1 = await (await fetch(`${replicas[1].base}/api/similarity/stats`)).json();
-    expect(stats1).toMatchObject({ textsEmbedded: 0, cache: { l2: 'redis', l2Hits: 2 } });
+    expect(stats1.stats).toMatchObject({ texts_embedded: 0, cache: { l2: 'redis', l2_hits: 2 } });
     for (const r of replicas) {
       await r.app.close();
       await r.service.close();

@@ -1,0 +1,212 @@
+// The original Go service's routes, exactly as its design has them (field names, top_k <= 0 meaning 5, stats wrapped
+// in {stats, timestamp} with snake_case keys, the design's log fields); our additions are extra fields only.
+import type { FastifyRequest } from 'fastify';
+import type { ServiceStats } from '../service.js';
+import { COMMON_STATUS, HTTP_REASONS, HttpError, type HttpApi, type RouteContext } from './api.js';
+import { embeddingResponse, encodingFormat, floatEncoding, modelField, signalOf, textSchema } from './shared.js';
+
+const method = { type: 'string', enum: ['fastembed_cosine', 'jaccard_fallback'] } as const;
+export const originalErrorBody = {
+  type: 'object',
+  required: ['error', 'message', 'statusCode'],
+  properties: { error: { type: 'string' }, message: { type: 'string' }, statusCode: { type: 'integer' } },
+} as const;
+
+const DEFAULT_TOP_K = 5;
+
+interface ComputeBody {
+  text1: string;
+  text2: string;
+  model?: string;
+}
+interface SearchBody {
+  query: string;
+  documents: string[];
+  top_k?: number;
+  model?: string;
+}
+interface EmbeddingsBody {
+  texts: string[];
+  encoding: 'float' | 'base64';
+  model?: string;
+}
+
+/** A similarity as the design's clients expect it: within [-1, 1] (float rounding can give 1.0000001). */
+const clamp = (x: number) => Math.min(1, Math.max(-1, x));
+
+/** camelCase keys → snake_case, deeply (the design's stats are snake_case). */
+function snake(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snake);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snake(v)]));
+}
+
+/** The design's stats keys (cache_size, pool_size, model, initialized) first, then everything we count. */
+function designStats(s: ServiceStats): object {
+  return {
+    cache_size: s.cache.size,
+    pool_size: s.poolSize,
+    model: s.model,
+    initialized: s.initialized,
+    total_requests: s.requests,
+    fallback_used: s.fallbackCount,
+    cache_hit_rate: s.cache.hitRate,
+    error_rate: s.requests > 0 ? s.errors / s.requests : 0,
+    ...(snake(s) as object),
+  };
+}
+
+/** The design's log fields (component, method, durations in whole ms, timestamp) on every API log line. */
+function logLine(req: FastifyRequest, fields: Record<string, unknown>, message: string): void {
+  req.log.info({ component: 'fastembed', ...fields, timestamp: new Date().toISOString() }, message);
+}
+
+export function originalApi(ctx: RouteContext): HttpApi {
+  const { models, limits } = ctx;
+  const text = textSchema(limits);
+  const match = {
+    type: 'object',
+    required: ['content', 'similarity', 'method'],
+    properties: { content: { type: 'string' }, similarity: { type: 'number' }, method, index: { type: 'integer' }, model: { type: 'string' }, dimension: { type: 'integer' } },
+  } as const;
+  return {
+    name: 'original',
+    status: (kind) => COMMON_STATUS[kind],
+    errorBody: (e) => ({ error: HTTP_REASONS[e.status] ?? 'Error', message: e.message, statusCode: e.status }),
+    routes: [
+      {
+        method: 'POST',
+        url: '/api/similarity/compute',
+        apiMethod: 'compute',
+        work: true,
+        schema: {
+          summary: 'Similarity of two texts',
+          body: { type: 'object', required: ['text1', 'text2'], additionalProperties: false, properties: { text1: text, text2: text, model: modelField } },
+          response: {
+            200: {
+              type: 'object',
+              required: ['text1', 'text2', 'similarity', 'method', 'timestamp'],
+              properties: {
+                text1: { type: 'string' },
+                text2: { type: 'string' },
+                similarity: { type: 'number', minimum: -1, maximum: 1 },
+                method,
+                model: { type: 'string' },
+                dimension: { type: 'integer' },
+                timestamp: { type: 'string', format: 'date-time' },
+              },
+            },
+            400: originalErrorBody,
+          },
+        },
+        async handler(req) {
+          const t0 = performance.now();
+          const { text1, text2, model } = req.body as ComputeBody;
+          const result = await models.get(model).computeSimilarity(text1, text2, { signal: signalOf(req) });
+          const similarity = clamp(result.similarity);
+          logLine(req, { method: result.method, text1_len: text1.length, text2_len: text2.length, similarity, duration_ms: Math.round(performance.now() - t0) }, 'similarity computation completed');
+          return { text1, text2, ...result, similarity, timestamp: new Date().toISOString() };
+        },
+      },
+      {
+        method: 'POST',
+        url: '/api/similarity/search',
+        apiMethod: 'search',
+        work: true,
+        schema: {
+          summary: 'The top_k documents most similar to the query, best first (top_k absent, 0 or negative: 5)',
+          body: {
+            type: 'object',
+            required: ['query', 'documents'],
+            additionalProperties: false,
+            properties: {
+              query: text,
+              documents: { type: 'array', items: text, maxItems: limits.maxDocuments },
+              top_k: { type: 'integer' },
+              model: modelField,
+            },
+          },
+          response: {
+            200: {
+              type: 'object',
+              required: ['query', 'results', 'timestamp'],
+              properties: { query: { type: 'string' }, results: { type: 'array', items: match }, timestamp: { type: 'string', format: 'date-time' } },
+            },
+            400: originalErrorBody,
+          },
+        },
+        async handler(req) {
+          const t0 = performance.now();
+          const { query, documents, top_k, model } = req.body as SearchBody;
+          const k = top_k === undefined || top_k <= 0 ? DEFAULT_TOP_K : top_k;
+          const found = await models.get(model).findMostSimilar(query, documents, k, { signal: signalOf(req) });
+          const results = found.map(({ text: content, similarity, method: m, index, model: id, dimension }) => ({
+            content,
+            similarity: clamp(similarity),
+            method: m,
+            index,
+            model: id,
+            dimension,
+          }));
+          const ms = performance.now() - t0;
+          logLine(
+            req,
+            { method: found[0]?.method ?? 'fastembed_cosine', operation: 'search', text_count: documents.length + 1, top_k: k, duration_ms: Math.round(ms), throughput: (documents.length + 1) / Math.max(ms / 1000, 1e-6) },
+            'batch processing completed',
+          );
+          return { query, results, timestamp: new Date().toISOString() };
+        },
+      },
+      {
+        method: 'POST',
+        url: '/api/embeddings',
+        apiMethod: 'embeddings',
+        work: true,
+        schema: {
+          summary: 'Embeddings of texts (float arrays, or base64 little-endian float32 with encoding: "base64")',
+          body: {
+            type: 'object',
+            required: ['texts'],
+            additionalProperties: false,
+            properties: { texts: { type: 'array', items: text, maxItems: limits.maxInputs }, encoding: { ...encodingFormat, default: 'float' }, model: modelField },
+          },
+          response: {
+            200: {
+              type: 'object',
+              required: ['model', 'dim', 'encoding', 'embeddings'],
+              properties: {
+                model: { type: 'string' },
+                dim: { type: 'integer' },
+                encoding: { type: 'string' },
+                embeddings: { type: 'array', items: floatEncoding },
+              },
+            },
+            400: originalErrorBody,
+          },
+        },
+        async handler(req, reply) {
+          const t0 = performance.now();
+          const { texts, encoding, model } = req.body as EmbeddingsBody;
+          const service = models.get(model);
+          const vectors = await service.computeBatchEmbeddings(texts, { signal: signalOf(req) });
+          const ms = performance.now() - t0;
+          logLine(req, { method: 'fastembed_cosine', operation: 'embeddings', text_count: texts.length, duration_ms: Math.round(ms), throughput: texts.length / Math.max(ms / 1000, 1e-6) }, 'batch processing completed');
+          const info = service.modelInfo!;
+          return embeddingResponse(reply, '{"model":' + JSON.stringify(info.id) + ',"dim":' + info.dimension + ',"encoding":"' + encoding + '","embeddings":', vectors, encoding, '}');
+        },
+      },
+      {
+        method: 'GET',
+        url: '/api/similarity/stats',
+        apiMethod: 'stats',
+        schema: { summary: 'Service statistics, as {stats: {...snake_case}, timestamp}; 503 when the service is disabled' },
+        async handler() {
+          const service = models.default;
+          if (!service.config.enabled) throw new HttpError('unavailable', 'the fastembed service is disabled (enabled: false); enable it in the config to get statistics');
+          return { stats: designStats(service.getStats()), timestamp: new Date().toISOString() };
+        },
+      },
+    ],
+  };
+}
+

@@ -1,0 +1,122 @@
+// Pieces the API modules share: request schemas' building blocks, the request's abort signal and timing, and
+// embedding a request's inputs (texts or token ids) with its truncation rules.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SimilarityService } from '../service.js';
+import type { TruncationDirection } from '../tokenizer.js';
+import { HttpError, type Limits } from './api.js';
+
+export const modelField = { type: 'string', minLength: 1, maxLength: 256 } as const;
+export const encodingFormat = { type: 'string', enum: ['float', 'base64'] } as const;
+export const floatEncoding = { anyOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string' }] } as const;
+export const tokenIds = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 4294967295 } } as const;
+export const textSchema = (limits: Limits) => ({ type: 'string', maxLength: limits.maxInputChars }) as const;
+
+/** Where the time of a request went; the pipeline turns it into TEI's x-*-time headers. */
+export interface RequestTiming {
+  tokenizationMs: number;
+  inferenceMs: number;
+  tokens: number;
+  characters: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Aborted when the client goes away before its answer: its texts are dropped before they reach a batch. */
+    abort?: AbortController;
+    timing?: RequestTiming;
+  }
+}
+
+export const signalOf = (req: FastifyRequest): AbortSignal | undefined => req.abort?.signal;
+
+/** One vector as JSON: a float array, or base64 of its little-endian float32 bytes. */
+export function vectorJson(v: Float32Array, encoding: 'float' | 'base64'): string {
+  if (encoding === 'base64') return `"${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}"`;
+  // Joining the typed array prints each float32 as the shortest double that round-trips it, as JSON.stringify
+  // would, without building a number array per vector.
+  return `[${Array.prototype.join.call(v, ',')}]`;
+}
+
+/** Sends a body already serialised to JSON (vectors are written straight into it). */
+export function sendJson(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
+}
+
+/** The original /api/embeddings body: prefix + [vectors] + suffix. */
+export function embeddingResponse(reply: FastifyReply, prefix: string, vectors: Float32Array[], encoding: 'float' | 'base64', suffix: string): FastifyReply {
+  return sendJson(reply, `${prefix}[${vectors.map((v) => vectorJson(v, encoding)).join(',')}]${suffix}`);
+}
+
+/** A request's inputs: strings, or token id sequences of the model's vocabulary. */
+export type Inputs = { texts: string[] } | { ids: number[][] };
+
+/** OpenAI's and TEI's `input(s)`: a string, strings, token ids, or lists of token ids. */
+export function readInputs(value: unknown, param: string, limits: Limits): Inputs {
+  const isIds = (x: unknown): x is number[] => Array.isArray(x) && x.every((n) => typeof n === 'number');
+  let inputs: Inputs;
+  if (typeof value === 'string') inputs = { texts: [value] };
+  else if (Array.isArray(value) && value.every((x) => typeof x === 'string')) inputs = { texts: value as string[] };
+  else if (isIds(value) && value.length > 0) inputs = { ids: [value] };
+  else if (Array.isArray(value) && value.every(isIds)) inputs = { ids: value as number[][] };
+  else throw new HttpError('validation', `${param} must be a string, an array of strings, an array of token ids, or an array of such arrays`, param);
+  const n = 'texts' in inputs ? inputs.texts.length : inputs.ids.length;
+  if (n === 0) throw new HttpError('empty', `${param} is empty: send at least one input`, param);
+  if (n > limits.maxInputs) {
+    throw new HttpError('validation', `${param} holds ${n} inputs; this server takes at most ${limits.maxInputs} per request (send several requests)`, param);
+  }
+  return inputs;
+}
+
+export interface EmbedRules {
+  /** Cut over-long inputs to the model's length (true), or refuse them (false: a validation error). */
+  truncate: boolean;
+  direction: TruncationDirection;
+  /** Put before every text (a prompt such as BGE's query instruction). */
+  prefix: string;
+  /** The name of the field holding the inputs, for error messages. */
+  param: string;
+}
+
+/**
+ * Embeds a request's inputs under its truncation rules, recording tokens, characters and where the time went.
+ * Texts cut at their end come from the service's cache path; cut at their start or given as ids they run as tokens.
+ */
+export async function embedInputs(req: FastifyRequest, service: SimilarityService, inputs: Inputs, rules: EmbedRules): Promise<Float32Array[]> {
+  const signal = signalOf(req);
+  const timing: RequestTiming = { tokenizationMs: 0, inferenceMs: 0, tokens: 0, characters: 0 };
+  req.timing = timing;
+  let t0 = performance.now();
+  let vectors: Float32Array[];
+  if ('ids' in inputs) {
+    const { maxLength } = await service.describeModel();
+    const ids = inputs.ids.map((row, i) => {
+      if (row.length <= maxLength) return row;
+      if (!rules.truncate) throw tooLong(rules.param, i, row.length, maxLength);
+      return rules.direction === 'left' ? row.slice(row.length - maxLength) : row.slice(0, maxLength);
+    });
+    timing.tokens = ids.reduce((a, r) => a + r.length, 0);
+    t0 = performance.now();
+    vectors = await service.embedTokens(ids, { signal });
+  } else {
+    const texts = rules.prefix ? inputs.texts.map((t) => rules.prefix + t) : inputs.texts;
+    timing.characters = texts.reduce((a, t) => a + t.length, 0);
+    const tokenized = await service.tokenize(texts, { truncation: rules.direction });
+    timing.tokenizationMs = performance.now() - t0;
+    timing.tokens = tokenized.reduce((a, t) => a + t.length, 0);
+    const cut = tokenized.findIndex((t) => t.truncated);
+    if (cut >= 0 && !rules.truncate) throw tooLong(rules.param, cut, undefined, (await service.describeModel()).maxLength);
+    t0 = performance.now();
+    vectors = rules.direction === 'left' && cut >= 0 ? await service.embedTokens(tokenized, { signal }) : await service.computeBatchEmbeddings(texts, { signal });
+  }
+  timing.inferenceMs = performance.now() - t0;
+  return vectors;
+}
+
+function tooLong(param: string, index: number, tokens: number | undefined, maxLength: number): HttpError {
+  const size = tokens === undefined ? 'is longer than' : `has ${tokens} tokens, more than`;
+  return new HttpError(
+    'validation',
+    `${param}[${index}] ${size} the model's ${maxLength} tokens; shorten it, or ask for truncation (TEI: "truncate": true)`,
+    param,
+  );
+}
