@@ -27,7 +27,7 @@ const TYPES: Record<ErrorKind, [string, string | null]> = {
   validation: ['invalid_request_error', null],
   empty: ['invalid_request_error', null],
   unauthorized: ['invalid_request_error', 'invalid_api_key'],
-  not_found: ['invalid_request_error', 'model_not_found'],
+  not_found: ['invalid_request_error', null], // 'model_not_found' when it is the model (below)
   method_not_allowed: ['invalid_request_error', null],
   unsupported_media: ['invalid_request_error', null],
   too_large: ['invalid_request_error', 'request_too_large'],
@@ -133,7 +133,8 @@ export function openaiApi({ models, limits }: RouteContext): HttpApi {
     status: (kind) => COMMON_STATUS[kind],
     errorBody: (e) => {
       const [type, code] = TYPES[e.kind];
-      return { error: { message: e.message, type, param: e.param ?? null, code } };
+      const model = e.kind === 'not_found' && e.param === 'model';
+      return { error: { message: e.message, type, param: e.param ?? null, code: model ? 'model_not_found' : code } };
     },
     routes: [
       { ...embeddings, url: '/v1/embeddings' },

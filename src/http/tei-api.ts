@@ -1,11 +1,11 @@
 // Hugging Face text-embeddings-inference's routes in its shapes: /embed, /similarity, /tokenize, /decode, /info,
 // with its error body {error, error_type} and status codes (422 validation, 424 model failure, 429 overloaded).
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { packageVersion } from '../paths.js';
 import type { ModelInfo, SimilarityService } from '../service.js';
 import type { TruncationDirection } from '../tokenizer.js';
 import { cosine, normalize } from '../vector.js';
-import { COMMON_STATUS, type ErrorKind, HttpError, type HttpApi, type RouteContext } from './api.js';
+import { COMMON_STATUS, type ErrorKind, HttpError, type HttpApi, type Route, type RouteContext } from './api.js';
 import { embedInputs, readInputs, sendJson, tokenIds, vectorJson } from './shared.js';
 
 const ERROR_TYPES: Record<ErrorKind, string> = {
@@ -73,71 +73,91 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
     ],
   };
   const vectorsSchema = { type: 'array', items: { type: 'array', items: { type: 'number' } } } as const;
+  const embed: Route = {
+    method: 'POST',
+    url: '/embed',
+    apiMethod: 'tei_embed',
+    work: true,
+    schema: {
+      summary: "Embeddings, as text-embeddings-inference's /embed",
+      body: {
+        type: 'object',
+        required: ['inputs'],
+        properties: { inputs: inputsSchema, normalize: { type: 'boolean', default: true }, dimensions: { type: 'integer', nullable: true, minimum: 1 }, ...truncationFields },
+      },
+      response: { 200: vectorsSchema, 422: errorSchema },
+    },
+    async handler(req, reply) {
+      const body = req.body as TruncationParams & { inputs: unknown; normalize: boolean; dimensions?: number | null };
+      const info = await service().describeModel();
+      if (!body.normalize && info.normalized) {
+        throw new HttpError('validation', `normalize: false is not available: ${info.id}'s vectors are L2-normalised as they are pooled; leave normalize out`, 'normalize');
+      }
+      if (body.dimensions != null && body.dimensions !== info.dimension) {
+        throw new HttpError('validation', `${info.id} gives ${info.dimension}-dimensional vectors and cannot shorten them; leave dimensions out`, 'dimensions');
+      }
+      const vectors = await embedInputs(req, service(), readInputs(body.inputs, 'inputs', limits), await rules(body, 'inputs'));
+      if (body.normalize && !info.normalized) for (const v of vectors) normalize(v);
+      return sendJson(reply, `[${vectors.map((v) => vectorJson(v, 'float')).join(',')}]`);
+    },
+  };
+  const similarity: Route = {
+    method: 'POST',
+    url: '/similarity',
+    apiMethod: 'tei_similarity',
+    work: true,
+    schema: {
+      summary: "Cosine similarity of source_sentence to each of sentences, as text-embeddings-inference's /similarity",
+      body: {
+        type: 'object',
+        required: ['inputs'],
+        properties: {
+          inputs: {
+            type: 'object',
+            required: ['source_sentence', 'sentences'],
+            properties: {
+              source_sentence: { type: 'string', maxLength: limits.maxInputChars },
+              sentences: { type: 'array', items: { type: 'string', maxLength: limits.maxInputChars }, maxItems: limits.maxInputs - 1 },
+            },
+          },
+          parameters: { type: 'object', nullable: true, properties: truncationFields },
+        },
+      },
+      response: { 200: { type: 'array', items: { type: 'number' } }, 422: errorSchema },
+    },
+    async handler(req: FastifyRequest) {
+      const body = req.body as { inputs: { source_sentence: string; sentences: string[] }; parameters?: TruncationParams | null };
+      if (body.inputs.sentences.length === 0) throw new HttpError('empty', '`inputs.sentences` cannot be empty', 'inputs.sentences');
+      const texts = [body.inputs.source_sentence, ...body.inputs.sentences];
+      const [source, ...others] = await embedInputs(req, service(), { texts }, await rules(body.parameters ?? {}, 'inputs.sentences'));
+      return others.map((v) => cosine(source, v));
+    },
+  };
   return {
     name: 'tei',
     status: (kind) => ({ ...COMMON_STATUS, validation: 422, empty: 400, internal: 424, timeout: 424 })[kind],
     errorBody: (e) => ({ error: e.message, error_type: ERROR_TYPES[e.kind] }),
     routes: [
-      {
-        method: 'POST',
-        url: '/embed',
-        apiMethod: 'tei_embed',
+      embed,
+      similarity,
+      ...['/', '/invocations'].map((url) => ({
+        method: 'POST' as const,
+        url,
+        apiMethod: 'tei_root',
         work: true,
         schema: {
-          summary: "Embeddings, as text-embeddings-inference's /embed",
-          body: {
-            type: 'object',
-            required: ['inputs'],
-            properties: { inputs: inputsSchema, normalize: { type: 'boolean', default: true }, dimensions: { type: 'integer', nullable: true, minimum: 1 }, ...truncationFields },
-          },
-          response: { 200: vectorsSchema, 422: errorSchema },
+          summary: 'As TEI (and Hugging Face\'s InferenceClient) call the root: /similarity for {inputs: {source_sentence, sentences}}, else /embed',
+          body: { type: 'object', required: ['inputs'] },
         },
-        async handler(req, reply) {
-          const body = req.body as TruncationParams & { inputs: unknown; normalize: boolean; dimensions?: number | null };
-          const info = await service().describeModel();
-          if (!body.normalize && info.normalized) {
-            throw new HttpError('validation', `normalize: false is not available: ${info.id}'s vectors are L2-normalised as they are pooled; leave normalize out`, 'normalize');
-          }
-          if (body.dimensions != null && body.dimensions !== info.dimension) {
-            throw new HttpError('validation', `${info.id} gives ${info.dimension}-dimensional vectors and cannot shorten them; leave dimensions out`, 'dimensions');
-          }
-          const vectors = await embedInputs(req, service(), readInputs(body.inputs, 'inputs', limits), await rules(body, 'inputs'));
-          if (body.normalize && !info.normalized) for (const v of vectors) normalize(v);
-          return sendJson(reply, `[${vectors.map((v) => vectorJson(v, 'float')).join(',')}]`);
+        handler: (req: FastifyRequest, reply: FastifyReply) => {
+          const inputs = (req.body as { inputs: unknown }).inputs;
+          const target = inputs !== null && typeof inputs === 'object' && !Array.isArray(inputs) ? similarity : embed;
+          // Validated (and defaults filled in) by the target route's own schema, as if it had been called.
+          const validate = req.compileValidationSchema(target.schema.body!);
+          if (!validate(req.body)) throw Object.assign(new Error(`body${validate.errors?.[0]?.instancePath ?? ''} ${validate.errors?.[0]?.message ?? 'is invalid'}`), { validation: validate.errors });
+          return target.handler(req, reply);
         },
-      },
-      {
-        method: 'POST',
-        url: '/similarity',
-        apiMethod: 'tei_similarity',
-        work: true,
-        schema: {
-          summary: "Cosine similarity of source_sentence to each of sentences, as text-embeddings-inference's /similarity",
-          body: {
-            type: 'object',
-            required: ['inputs'],
-            properties: {
-              inputs: {
-                type: 'object',
-                required: ['source_sentence', 'sentences'],
-                properties: {
-                  source_sentence: { type: 'string', maxLength: limits.maxInputChars },
-                  sentences: { type: 'array', items: { type: 'string', maxLength: limits.maxInputChars }, maxItems: limits.maxInputs - 1 },
-                },
-              },
-              parameters: { type: 'object', nullable: true, properties: truncationFields },
-            },
-          },
-          response: { 200: { type: 'array', items: { type: 'number' } }, 422: errorSchema },
-        },
-        async handler(req: FastifyRequest) {
-          const body = req.body as { inputs: { source_sentence: string; sentences: string[] }; parameters?: TruncationParams | null };
-          if (body.inputs.sentences.length === 0) throw new HttpError('empty', '`inputs.sentences` cannot be empty', 'inputs.sentences');
-          const texts = [body.inputs.source_sentence, ...body.inputs.sentences];
-          const [source, ...others] = await embedInputs(req, service(), { texts }, await rules(body.parameters ?? {}, 'inputs.sentences'));
-          return others.map((v) => cosine(source, v));
-        },
-      },
+      })),
       {
         method: 'POST',
         url: '/tokenize',
