@@ -72,6 +72,14 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
       { type: 'array', items: { anyOf: [{ type: 'string', maxLength: limits.maxInputChars }, tokenIds] }, maxItems: limits.maxInputs },
     ],
   };
+  const similarityInputs = {
+    type: 'object',
+    required: ['source_sentence', 'sentences'],
+    properties: {
+      source_sentence: { type: 'string', maxLength: limits.maxInputChars },
+      sentences: { type: 'array', items: { type: 'string', maxLength: limits.maxInputChars }, maxItems: limits.maxInputs - 1 },
+    },
+  };
   const vectorsSchema = { type: 'array', items: { type: 'array', items: { type: 'number' } } } as const;
   const embed: Route = {
     method: 'POST',
@@ -112,14 +120,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
         type: 'object',
         required: ['inputs'],
         properties: {
-          inputs: {
-            type: 'object',
-            required: ['source_sentence', 'sentences'],
-            properties: {
-              source_sentence: { type: 'string', maxLength: limits.maxInputChars },
-              sentences: { type: 'array', items: { type: 'string', maxLength: limits.maxInputChars }, maxItems: limits.maxInputs - 1 },
-            },
-          },
+          inputs: similarityInputs,
           parameters: { type: 'object', nullable: true, properties: truncationFields },
         },
       },
@@ -147,7 +148,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
         work: true,
         schema: {
           summary: 'As TEI (and Hugging Face\'s InferenceClient) call the root: /similarity for {inputs: {source_sentence, sentences}}, else /embed',
-          body: { type: 'object', required: ['inputs'] },
+          body: { type: 'object', required: ['inputs'], properties: { inputs: { anyOf: [inputsSchema, similarityInputs] } } },
         },
         handler: (req: FastifyRequest, reply: FastifyReply) => {
           const inputs = (req.body as { inputs: unknown }).inputs;
