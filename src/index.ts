@@ -16,7 +16,10 @@ export {
   type ServiceStats,
   type ServiceStatus,
   type ServiceDependencies,
+  type ModelInfo,
 } from './service.js';
+export { ModelSet } from './model-set.js';
+export type { TokenizedText, TokenDetail, TruncationDirection } from './tokenizer.js';
 export { DEFAULT_CONFIG, presets, resolveConfig, loadConfigFile, configFromEnv, ConfigError, type SimilarityConfig, type PresetName } from './config.js';
 export { JaccardFallback } from './fallback.js';
 export { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';

@@ -15,7 +15,8 @@ import { originalApi } from './original-api.js';
 import { redactPaths } from './redact.js';
 import { teiApi } from './tei-api.js';
 
-export { DEFAULT_LIMITS, DEFAULT_PORT, redactPaths };
+export { DEFAULT_LIMITS, DEFAULT_PORT, ModelSet, redactPaths };
+export type { Limits };
 
 export interface ServerOptions extends Partial<Limits> {
   /** Fastify/pino logger options; false for none. Default: JSON logs at LOG_LEVEL or info. */
