@@ -10,7 +10,7 @@ import { DEFAULT_PORT } from '../../src/http/defaults.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8');
-const serverSource = read('src/http/server.ts');
+const serverSource = ['server.ts', 'operations-api.ts'].map((f) => read(`src/http/${f}`)).join('\n');
 const knownEnv = new Set(
   [read('src/config.ts'), read('src/cli/commands.ts'), read('src/models/loader.ts'), read('src/binding.ts'), serverSource]
     .join('\n')
