@@ -149,3 +149,9 @@ export const HTTP_REASONS: Record<number, string> = {
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
+
+/** The original service's error dialect ({error, message, statusCode} with common statuses), shared by operations. */
+export const PLAIN_ERRORS: Pick<HttpApi, 'status' | 'errorBody'> = {
+  status: (kind) => COMMON_STATUS[kind],
+  errorBody: (e) => ({ error: HTTP_REASONS[e.status] ?? 'Error', message: e.message, statusCode: e.status }),
+};

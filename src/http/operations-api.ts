@@ -1,6 +1,6 @@
 // Operations: the design's health check, readiness, Prometheus metrics and the OpenAPI document.
 import type { SimilarityService } from '../service.js';
-import { COMMON_STATUS, HTTP_REASONS, type HttpApi, type RouteContext } from './api.js';
+import { PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
 import type { ServiceMetrics } from './metrics.js';
 import { redactPaths } from './redact.js';
 
@@ -26,8 +26,7 @@ export interface OperationsState {
 export function operationsApi({ models }: RouteContext, ops: OperationsState): HttpApi {
   return {
     name: 'operations',
-    status: (kind) => COMMON_STATUS[kind],
-    errorBody: (e) => ({ error: HTTP_REASONS[e.status] ?? 'Error', message: e.message, statusCode: e.status }),
+    ...PLAIN_ERRORS,
     routes: [
       {
         method: 'GET',

@@ -2,7 +2,7 @@
 // in {stats, timestamp} with snake_case keys, the design's log fields); our additions are extra fields only.
 import type { FastifyRequest } from 'fastify';
 import type { ServiceStats } from '../service.js';
-import { COMMON_STATUS, HTTP_REASONS, HttpError, type HttpApi, type RouteContext } from './api.js';
+import { HttpError, PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
 import { embeddingResponse, encodingFormat, floatEncoding, modelField, signalOf, textSchema } from './shared.js';
 
 const method = { type: 'string', enum: ['fastembed_cosine', 'jaccard_fallback'] } as const;
@@ -71,8 +71,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
   } as const;
   return {
     name: 'original',
-    status: (kind) => COMMON_STATUS[kind],
-    errorBody: (e) => ({ error: HTTP_REASONS[e.status] ?? 'Error', message: e.message, statusCode: e.status }),
+    ...PLAIN_ERRORS,
     routes: [
       {
         method: 'POST',
