@@ -1,7 +1,9 @@
 #include "vector_bindings.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <thread>
 
 #include "common.h"
 #include "vector_math.h"
@@ -127,7 +129,18 @@ Napi::Value JsTopK(const Napi::CallbackInfo& info) {
 Napi::Value JsTopKAsync(const Napi::CallbackInfo& info) {
   MatrixArgs a;
   if (!ReadMatrixArgs(info, "topKAsync", true, &a)) return Napi::Value();
-  auto* worker = new TopKWorker(info.Env(), a.query, a.matrix, a.dim, a.k, a.metric);
+  // Threads: what the caller says it may use (a cgroup CPU quota is invisible to hardware_concurrency()), else
+  // every hardware thread.
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (info.Length() > 4 && !info[4].IsUndefined()) {
+    const double t = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : 0;
+    if (!(t >= 1 && t <= 1024 && t == static_cast<double>(static_cast<int>(t)))) {
+      Napi::RangeError::New(info.Env(), "topKAsync: threads must be an integer from 1 to 1024").ThrowAsJavaScriptException();
+      return Napi::Value();
+    }
+    threads = static_cast<int>(t);
+  }
+  auto* worker = new TopKWorker(info.Env(), a.query, a.matrix, a.dim, a.k, a.metric, threads);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

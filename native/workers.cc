@@ -1,7 +1,6 @@
 #include "workers.h"
 
 #include <cstring>
-#include <thread>
 
 #include "common.h"
 
@@ -76,18 +75,18 @@ std::vector<float> FloatsOf(const Napi::TypedArray& view) {
 }  // namespace
 
 TopKWorker::TopKWorker(Napi::Env env, Napi::TypedArray query, Napi::TypedArray matrix, size_t dim, size_t k,
-                       Metric metric)
+                       Metric metric, int threads)
     : PromiseWorker(env),
       query_(FloatsOf(query)),
       matrix_(FloatsOf(matrix)),
       rows_(matrix.ElementLength() / dim),
       dim_(dim),
       k_(k),
-      metric_(metric) {}
+      metric_(metric),
+      threads_(threads) {}
 
 void TopKWorker::Work() {
-  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  result_ = TopK(query_.data(), matrix_.data(), rows_, dim_, k_, metric_, threads);
+  result_ = TopK(query_.data(), matrix_.data(), rows_, dim_, k_, metric_, threads_);
 }
 
 void TopKWorker::OnOK() { Resolve(TopKResultToJs(Env(), result_)); }

@@ -86,7 +86,8 @@ class CloseWorker : public PromiseWorker {
 // Top-k over a JS-owned matrix: the typed arrays are pinned by references for the duration of the work.
 class TopKWorker : public PromiseWorker {
  public:
-  TopKWorker(Napi::Env env, Napi::TypedArray query, Napi::TypedArray matrix, size_t dim, size_t k, Metric metric);
+  TopKWorker(Napi::Env env, Napi::TypedArray query, Napi::TypedArray matrix, size_t dim, size_t k, Metric metric,
+             int threads);
 
  protected:
   void Work() override;
@@ -101,6 +102,7 @@ class TopKWorker : public PromiseWorker {
   size_t dim_;
   size_t k_;
   Metric metric_;
+  int threads_;
   std::vector<Scored> result_;
 };
 

@@ -57,7 +57,8 @@ export interface NativeBinding {
   normalize(v: Float32Array, dim?: number): Float32Array;
   scoreAll(query: Float32Array, matrix: Float32Array, metric?: Metric): Float32Array;
   topK(query: Float32Array, matrix: Float32Array, k: number, metric?: Metric): TopKResult;
-  topKAsync(query: Float32Array, matrix: Float32Array, k: number, metric?: Metric): Promise<TopKResult>;
+  /** `threads`: worker threads to split the rows over (default: every hardware thread). */
+  topKAsync(query: Float32Array, matrix: Float32Array, k: number, metric?: Metric, threads?: number): Promise<TopKResult>;
   simdLevel: string;
 }
 

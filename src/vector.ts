@@ -1,6 +1,7 @@
 // Public SIMD vector math. Small inputs run synchronously on the calling thread; large top-k searches run on a
 // worker thread (and across cores) so the event loop keeps ticking.
 import { binding, type Metric, type TopKResult } from './binding.js';
+import { usableCpus } from './cpus.js';
 
 export type { Metric, TopKResult };
 
@@ -38,7 +39,8 @@ export async function topK(
   metric: Metric = 'cosine',
 ): Promise<TopKResult> {
   if (matrix instanceof Float32Array && matrix.length > ASYNC_TOPK_ELEMENTS) {
-    return binding().topKAsync(query, matrix, k, metric);
+    // As many threads as this process may use (a container's CPU quota, not the node's core count).
+    return binding().topKAsync(query, matrix, k, metric, usableCpus());
   }
   return binding().topK(query, matrix, k, metric);
 }

@@ -116,6 +116,18 @@ describe('topK semantics', () => {
     expect(ticked).toBe(true);
   });
 
+  test('the worker thread count is the caller\'s (a container\'s CPU quota): any count gives the same answer, a bad one a RangeError', async () => {
+    const rand = seeded(13);
+    const dim = 384;
+    const q = randomVec(dim, rand);
+    const m = randomVec(5_000 * dim, rand);
+    const expected = Array.from(topKSync(q, m, 40).indices);
+    for (const threads of [1, 2, 7]) {
+      expect(Array.from((await binding().topKAsync(q, m, 40, 'cosine', threads)).indices)).toEqual(expected);
+    }
+    for (const bad of [0, -1, 1.5, 5000]) expect(() => binding().topKAsync(q, m, 40, 'cosine', bad)).toThrow(/threads must be an integer from 1 to 1024/);
+  });
+
   test('a matrix whose buffer JS transfers away while the worker runs: the worker reads its own copy', async () => {
     const rand = seeded(11);
     const dim = 384;
