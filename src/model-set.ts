@@ -1,6 +1,8 @@
 // ModelSet: the models one server answers with, each a SimilarityService created (and so loaded) on first use,
 // chosen by name: the served id, a registry alias of it, any case.
+import path from 'node:path';
 import type { SimilarityConfig } from './config.js';
+import { DEFAULT_MODEL } from './embedder.js';
 import { FastembedError } from './errors.js';
 import { getModelSpec } from './models/registry.js';
 import { SimilarityService } from './service.js';
@@ -8,8 +10,9 @@ import { SimilarityService } from './service.js';
 /** The id a config serves: the registry id, or a custom model's folder name. */
 function servedId(config: Readonly<SimilarityConfig>): string {
   if (config.model !== undefined) return getModelSpec(config.model).id;
-  if (config.modelPath) return config.modelPath.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || 'custom';
-  return getModelSpec('all-MiniLM-L6-v2').id;
+  // As the Embedder names a custom model: its folder's name.
+  if (config.modelPath) return path.basename(path.resolve(config.modelPath));
+  return DEFAULT_MODEL;
 }
 
 export class ModelSet {

@@ -118,7 +118,7 @@ export class VectorSource {
   /** Vectors of already tokenised inputs (not cached: the cache is keyed by text), under the same bounds. */
   async tokenVectors(inputs: Array<TokenizedText | number[]>, signal?: AbortSignal): Promise<Float32Array[]> {
     if (signal?.aborted) throw abortError(signal);
-    this.#checkTokens(inputs.reduce((sum, t) => sum + (Array.isArray(t) ? t.length : t.length), 0));
+    this.#checkTokens(inputs.reduce((sum, t) => sum + t.length, 0));
     const vectors = await withDeadline((cancel) => this.embedder.embedTokens(inputs, { signal: cancel }), this.#timeout, signal);
     this.#textsEmbedded += inputs.length;
     return vectors;

@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ServiceStats } from '../service.js';
 import { HttpError, PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
-import { embeddingResponse, encodingFormat, floatEncoding, modelField, signalOf, textSchema } from './shared.js';
+import { encodingFormat, floatEncoding, modelField, sendJson, signalOf, textSchema, vectorsJson } from './shared.js';
 
 const method = { type: 'string', enum: ['fastembed_cosine', 'jaccard_fallback'] } as const;
 export const originalErrorBody = {
@@ -191,7 +191,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
           const ms = performance.now() - t0;
           logLine(req, { method: 'fastembed_cosine', operation: 'embeddings', text_count: texts.length, duration_ms: Math.round(ms), throughput: texts.length / Math.max(ms / 1000, 1e-6) }, 'batch processing completed');
           const info = service.modelInfo!;
-          return embeddingResponse(reply, '{"model":' + JSON.stringify(info.id) + ',"dim":' + info.dimension + ',"encoding":"' + encoding + '","embeddings":', vectors, encoding, '}');
+          return sendJson(reply, `{"model":${JSON.stringify(info.id)},"dim":${info.dimension},"encoding":"${encoding}","embeddings":${vectorsJson(vectors, encoding)}}`);
         },
       },
       {

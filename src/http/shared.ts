@@ -42,9 +42,9 @@ export function sendJson(reply: FastifyReply, json: string): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(json);
 }
 
-/** The original /api/embeddings body: prefix + [vectors] + suffix. */
-export function embeddingResponse(reply: FastifyReply, prefix: string, vectors: Float32Array[], encoding: 'float' | 'base64', suffix: string): FastifyReply {
-  return sendJson(reply, `${prefix}[${vectors.map((v) => vectorJson(v, encoding)).join(',')}]${suffix}`);
+/** Vectors as a JSON array (of float arrays or base64 strings). */
+export function vectorsJson(vectors: Float32Array[], encoding: 'float' | 'base64'): string {
+  return `[${vectors.map((v) => vectorJson(v, encoding)).join(',')}]`;
 }
 
 /** A request's inputs: strings, or token id sequences of the model's vocabulary. */

@@ -6,7 +6,7 @@ import type { ModelInfo, SimilarityService } from '../service.js';
 import type { TruncationDirection } from '../tokenizer.js';
 import { cosine, normalize } from '../vector.js';
 import { COMMON_STATUS, type ErrorKind, HttpError, type HttpApi, type Route, type RouteContext } from './api.js';
-import { embedInputs, readInputs, sendJson, tokenIds, vectorJson } from './shared.js';
+import { embedInputs, readInputs, sendJson, tokenIds, vectorsJson } from './shared.js';
 
 const ERROR_TYPES: Record<ErrorKind, string> = {
   validation: 'Validation',
@@ -106,7 +106,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
       }
       const vectors = await embedInputs(req, service(), readInputs(body.inputs, 'inputs', limits), await rules(body, 'inputs'));
       if (body.normalize && !info.normalized) for (const v of vectors) normalize(v);
-      return sendJson(reply, `[${vectors.map((v) => vectorJson(v, 'float')).join(',')}]`);
+      return sendJson(reply, vectorsJson(vectors, 'float'));
     },
   };
   const similarity: Route = {
