@@ -1,43 +1,29 @@
 // The OpenAI-compatible API driven by the official `openai` client and LangChain's OpenAIEmbeddings, pointed at a
 // real server on loopback: what they send (base64 by default, token ids, dimensions) and how they read errors.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { OpenAIEmbeddings } from '@langchain/openai';
-import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
-import { ModelSet } from '../../src/model-set.js';
+import type { ModelSet } from '../../src/model-set.js';
 import { SimilarityService } from '../../src/service.js';
 import { cosineJs } from '../fixtures/cosine.js';
-import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
+import { startTinyServer, type TinyServer } from '../fixtures/tiny-server.js';
 import { agreement, loadReference, trainedManifest } from '../fixtures/trained.js';
 
-const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-openai-'));
 const KEY = 'sk-test-key-0123456789';
-let tinyA: string;
-let tinyB: string;
+let server: TinyServer;
 let models: ModelSet;
-let app: FastifyInstance;
 let baseURL: string;
 let idA: string;
 let idB: string;
 
 beforeAll(async () => {
-  tinyA = makeTinyModelDir({ hidden: 32 });
-  tinyB = makeTinyModelDir({ hidden: 16 });
-  const first = await SimilarityService.create({ modelPath: tinyA, cacheDir });
-  models = new ModelSet(first, [{ modelPath: tinyB }]);
+  server = await startTinyServer({}, { apiKeys: [KEY] }, [32, 16]);
+  models = server.models;
   [idA, idB] = models.ids;
-  app = await buildServer(models, { logger: false, apiKeys: [KEY] });
-  baseURL = `${await app.listen({ port: 0, host: '127.0.0.1' })}/v1`;
+  baseURL = `${server.base}/v1`;
 });
-afterAll(async () => {
-  await app.close();
-  await models.close();
-  for (const d of [cacheDir, tinyA, tinyB]) fs.rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 const client = (apiKey = KEY) => new OpenAI({ apiKey, baseURL, maxRetries: 0 });
 
@@ -113,17 +99,17 @@ const why = reason ?? (!trained ? 'no fp32 all-MiniLM-L6-v2 among the trained mo
 
 describe.skipIf(why !== undefined)(`trained all-MiniLM-L6-v2 through the openai client${why ? ` — skipped: ${why}` : ''}`, () => {
   test('vectors equal sentence-transformers\' (cosine ≥ 0.9999 on every reference text)', async () => {
-    const service = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: trained!.dir, cacheDir });
-    const server = await buildServer(service, { logger: false });
+    const service = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: trained!.dir, cacheDir: server.service.config.cacheDir });
+    const app = await buildServer(service, { logger: false });
     try {
-      const url = `${await server.listen({ port: 0, host: '127.0.0.1' })}/v1`;
+      const url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/v1`;
       const openai = new OpenAI({ apiKey: 'unused', baseURL: url, maxRetries: 0 });
       const texts = reference!.texts.slice(0, 128);
       const res = await openai.embeddings.create({ model: 'sentence-transformers/all-MiniLM-L6-v2', input: texts });
       const { min } = agreement(res.data.map((d) => d.embedding), reference!.vectors.slice(0, 128));
       expect(min).toBeGreaterThanOrEqual(0.9999);
     } finally {
-      await server.close();
+      await app.close();
       await service.close();
     }
   });

@@ -1,32 +1,17 @@
 // What every API shares: API keys (constant-time, probes open), the limits and their errors, 404s in each API's
 // shape, and an OpenAPI document that lists exactly the routes the server answers.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildServer } from '../../src/http/server.js';
-import { SimilarityService } from '../../src/service.js';
-import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
+import { startTinyServer, type TinyServer } from '../fixtures/tiny-server.js';
 
-const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-api-'));
 const KEY = 'secret-key-1';
-let tinyDir: string;
-let service: SimilarityService;
-let app: FastifyInstance;
+let server: TinyServer;
 let base: string;
 
 beforeAll(async () => {
-  tinyDir = makeTinyModelDir({ hidden: 32 });
-  service = await SimilarityService.create({ modelPath: tinyDir, cacheDir });
-  app = await buildServer(service, { logger: false, apiKeys: [KEY, 'second-key'], maxInputs: 4, maxInputChars: 100, maxDocuments: 3, metricsAuth: true });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  server = await startTinyServer({}, { apiKeys: [KEY, 'second-key'], maxInputs: 4, maxInputChars: 100, maxDocuments: 3, metricsAuth: true });
+  ({ base } = server);
 });
-afterAll(async () => {
-  await app.close();
-  await service.close();
-  for (const d of [cacheDir, tinyDir]) fs.rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 const call = (url: string, body?: unknown, key: string | null = KEY) =>
   fetch(`${base}${url}`, {

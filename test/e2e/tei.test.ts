@@ -2,35 +2,23 @@
 // status codes, truncation rules and prompts; then Hugging Face's own InferenceClient (Python) as a real client.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
-import { SimilarityService } from '../../src/service.js';
+import type { SimilarityService } from '../../src/service.js';
 import { cosineJs } from '../fixtures/cosine.js';
 import { pythonClients } from '../fixtures/python-clients.js';
-import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
+import { startTinyServer, type TinyServer } from '../fixtures/tiny-server.js';
 
-const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-tei-'));
-let tinyDir: string;
+let server: TinyServer;
 let service: SimilarityService;
-let app: FastifyInstance;
 let base: string;
 
 beforeAll(async () => {
-  tinyDir = makeTinyModelDir({ hidden: 32 });
   // e5-style prompts, so prompt_name has something to name.
-  service = await SimilarityService.create({ modelPath: tinyDir, cacheDir, maxLength: 16, queryPrefix: 'query: ', passagePrefix: 'passage: ' });
-  app = await buildServer(service, { logger: false, maxInputs: 8 });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  server = await startTinyServer({ maxLength: 16, queryPrefix: 'query: ', passagePrefix: 'passage: ' }, { maxInputs: 8 });
+  ({ service, base } = server);
 });
-afterAll(async () => {
-  await app.close();
-  await service.close();
-  for (const d of [cacheDir, tinyDir]) fs.rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 const post = (url: string, body: unknown) => fetch(`${base}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const LONG = 'many words in a sentence that is much longer than sixteen tokens of the tokenizer, on purpose';
@@ -86,7 +74,7 @@ describe('TEI routes', () => {
     expect(await (await post('/decode', { ids: [ids.ids], skip_special_tokens: false })).json()).toEqual(['[CLS] hello world [SEP]']);
 
     const info = await (await fetch(`${base}/info`)).json();
-    expect(info).toMatchObject({ model_id: path.basename(tinyDir), model_dtype: 'float32', model_type: { embedding: { pooling: 'mean' } }, max_input_length: 16, max_client_batch_size: 8, auto_truncate: true, dimension: 32 });
+    expect(info).toMatchObject({ model_id: server.models.ids[0], model_dtype: 'float32', model_type: { embedding: { pooling: 'mean' } }, max_input_length: 16, max_client_batch_size: 8, auto_truncate: true, dimension: 32 });
   });
 
   test('TEI\'s errors: 422 validation, 400 empty, 413 too large, 404 unknown route, in {error, error_type}', async () => {
