@@ -1,6 +1,8 @@
 // DiskStore: the persistent L2 cache in LMDB (crash-safe, memory-mapped, survives restarts). LMDB maps the file
 // into memory, so a garbage or truncated data.mdb crashes the process (SIGSEGV/SIGBUS) and some paths hang: before
 // opening, a child process opens and reads the store; if it dies or hangs, the folder is set aside and started fresh.
+// A failed write (disk full, I/O error) is a cache miss, never a crash: writes pause for a cool-down and health says
+// why, then resume on their own once a write succeeds again.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,15 +12,21 @@ import { decodeEntry, encodeEntry, type EmbeddingStore } from './store.js';
 export class DiskStore implements EmbeddingStore {
   readonly kind = 'disk';
   readonly #db: RootDatabase<Buffer, string>;
+  readonly #coolDownMs: number;
+  #writeError: string | undefined;
+  /** Writes are skipped until this time after one failed. */
+  #pausedUntil = 0;
 
-  private constructor(db: RootDatabase<Buffer, string>) {
+  private constructor(db: RootDatabase<Buffer, string>, coolDownMs: number) {
     this.#db = db;
+    this.#coolDownMs = coolDownMs;
   }
 
   /** The reason the last open set a damaged store aside, if it did. */
   setAside: string | undefined;
 
-  static async open(dir: string, options: { probeTimeoutMs?: number } = {}): Promise<DiskStore> {
+  /** `coolDownMs`: how long writes pause after one fails (disk full), default 30 s. */
+  static async open(dir: string, options: { probeTimeoutMs?: number; coolDownMs?: number } = {}): Promise<DiskStore> {
     if (/^\/(proc|sys|dev)(\/|$)/.test(dir)) throw new Error(`${dir} is a kernel filesystem, not a place for a cache; choose a directory on disk`);
     fs.mkdirSync(dir, { recursive: true });
     let setAside: string | undefined;
@@ -32,8 +40,10 @@ export class DiskStore implements EmbeddingStore {
         process.emitWarning(setAside, { code: 'FASTEMBED_DISK_CACHE' });
       }
     }
-    const db = open<Buffer, string>({ path: dir, encoding: 'binary', compression: false });
-    const store = new DiskStore(db);
+    // eventTurnBatching off: with it, lmdb-js starts each turn's transaction with an internal promise nobody holds, and a
+    // failed commit (disk full) rejects it unhandled, ending the process. setMany batches explicitly instead.
+    const db = open<Buffer, string>({ path: dir, encoding: 'binary', compression: false, eventTurnBatching: false });
+    const store = new DiskStore(db, options.coolDownMs ?? 30_000);
     store.setAside = setAside;
     return store;
   }
@@ -46,7 +56,30 @@ export class DiskStore implements EmbeddingStore {
   }
 
   async set(key: string, vector: Float32Array): Promise<void> {
-    await this.#db.put(key, encodeEntry(vector));
+    await this.setMany([[key, vector]]);
+  }
+
+  /** One transaction per call; a failure pauses writes for the cool-down (reads go on). */
+  async setMany(entries: Array<[string, Float32Array]>): Promise<void> {
+    if (Date.now() < this.#pausedUntil) throw new Error(`disk cache writes paused after: ${this.#writeError}`);
+    try {
+      await this.#db.batch(() => {
+        // Each put's own promise rejects with the batch's: the batch's rejection below is the one acted on.
+        for (const [k, v] of entries) this.#db.put(k, encodeEntry(v)).catch(() => undefined);
+      });
+      this.#writeError = undefined;
+    } catch (err) {
+      // lmdb-js rejects a second promise with the system error; left unhandled it would end the process.
+      const detail = await Promise.resolve((err as { commitError?: Promise<never> }).commitError).catch((e: Error) => e.message);
+      this.#writeError = `${(err as Error).message}${detail ? `: ${detail}` : ''} (is the disk full?)`;
+      this.#pausedUntil = Date.now() + this.#coolDownMs;
+      throw err;
+    }
+  }
+
+  /** Unhealthy while writes fail (the cache still serves what it holds). */
+  health(): { connected: boolean; error?: string } {
+    return this.#writeError ? { connected: false, error: `writes failing: ${this.#writeError}` } : { connected: true };
   }
 
   async clear(): Promise<void> {

@@ -1,4 +1,4 @@
-// Faults: broken model files, a missing runtime, a broken or unwritable disk cache, kill -9 during cache writes.
+// Faults: broken model files, a missing runtime, a broken, unwritable or full disk cache, kill -9 during cache writes.
 // Each time the service keeps answering (fallback or clear error) and /health says why.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -114,6 +114,40 @@ describe('disk cache faults', () => {
     } finally {
       process.off('warning', onWarning);
       for (const f of fs.readdirSync(path.dirname(dir))) if (f.startsWith(`${path.basename(dir)}.damaged-`)) fs.rmSync(path.join(path.dirname(dir), f), { recursive: true, force: true });
+    }
+  });
+
+  // A real full filesystem: a 1 MB tmpfs, which needs root (CI runs as root); elsewhere the test says why it skips.
+  const mountable = process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0;
+  test.skipIf(!mountable)('a full disk: writes fail without crashing, health says so, writes resume once space is back', async () => {
+    const mnt = tmp('fe-full-');
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]).status).toBe(0);
+    let s: SimilarityService | undefined;
+    try {
+      const filler = path.join(mnt, 'filler');
+      fs.writeFileSync(filler, Buffer.alloc(640 * 1024));
+      const store = await DiskStore.open(path.join(mnt, 'cache'), { coolDownMs: 200 });
+      s = await SimilarityService.create({ modelPath: makeTinyModelDir({ hidden: 16 }), cacheDir }, { store });
+      const service = s;
+      // Distinct texts until a write fails (the free space holds a few hundred entries at most).
+      for (let i = 0; i < 200 && s.health().status === 'healthy'; i++) {
+        const vectors = await service.computeBatchEmbeddings(Array.from({ length: 50 }, (_, j) => `text ${i} ${j}`));
+        expect(vectors).toHaveLength(50);
+      }
+      expect(s.health().status).toBe('degraded');
+      expect(s.health().reasons.join()).toMatch(/disk cache unavailable: writes failing: .*disk full/);
+      expect((await s.computeSimilarity('still', 'answers')).method).toBe('fastembed_cosine');
+      fs.rmSync(filler);
+      await vi.waitFor(
+        async () => {
+          await service.computeEmbedding(`after ${Math.random()}`);
+          expect(service.health().status).toBe('healthy');
+        },
+        { timeout: 20_000, interval: 250 },
+      );
+    } finally {
+      await s?.close(); // the store's file must be closed before the unmount
+      spawnSync('umount', [mnt]);
     }
   });
 
