@@ -35,6 +35,28 @@ export function planBatches(tokenized: ReadonlyArray<Pick<TokenizedText, 'length
   return batches.reverse();
 }
 
+/**
+ * Takes the next batch off `pending` (planned batches, longest first). With `grow`, the batches after it are merged
+ * in while the result stays within the options: a call alone on the model runs fewer, larger batches, while a
+ * shared one runs them as planned (small) so whoever waits is not held up long.
+ */
+export function takeBatch(
+  pending: number[][],
+  tokenized: ReadonlyArray<Pick<TokenizedText, 'length'>>,
+  options: BatchPlanOptions,
+  grow: boolean,
+): number[] | undefined {
+  const rows = pending.shift();
+  if (!rows || !grow) return rows;
+  // Longest first: what follows is no longer, so the first batch's longest text sets the padded length.
+  let seqLen = 1;
+  for (const r of rows) seqLen = Math.max(seqLen, tokenized[r].length);
+  while (pending.length > 0 && rows.length + pending[0].length <= options.batchSize && (rows.length + pending[0].length) * seqLen <= options.tokenBudget) {
+    rows.push(...pending.shift()!);
+  }
+  return rows;
+}
+
 /** Builds the padded id and mask tensors of one batch. */
 export function buildBatch(tokenized: TokenizedText[], rows: number[]): Batch {
   let seqLen = 1;

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { usableCpus } from './cpus.js';
-import { FairSlots } from './fair-slots.js';
+import { FairSlots, type Lane } from './fair-slots.js';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
-import { buildBatch, planBatches } from './batching.js';
+import { buildBatch, planBatches, takeBatch } from './batching.js';
 import { abortError, ClosedError, invalidArgument } from './errors.js';
 import { checkModelDir, defaultCacheDir, ensureModelDir } from './models/loader.js';
 import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from './models/artifacts.js';
@@ -23,7 +23,10 @@ export interface EmbedderOptions {
   maxLength?: number;
   /** Most texts per inference batch (default 32). */
   batchSize?: number;
-  /** Most padded tokens per batch (default 2048: on CPU, small padded batches beat big ones). */
+  /**
+   * Most padded tokens per batch (default 512: on CPU, small padded batches beat big ones). While other calls wait
+   * for the model, batches are cut to a quarter of it, so they wait for a short batch, not a long one.
+   */
   tokenBudget?: number;
   /** ORT sessions run concurrently (default 1). */
   poolSize?: number;
@@ -154,7 +157,7 @@ export class Embedder {
     this.fingerprint = fingerprint;
     this.#slots = new FairSlots(info.poolSize);
     this.#batchSize = opts.batchSize ?? 32;
-    this.#tokenBudget = Math.max(opts.tokenBudget ?? 2048, this.maxLength);
+    this.#tokenBudget = opts.tokenBudget ?? 512;
   }
 
   static async create(options: EmbedderOptions = {}): Promise<Embedder> {
@@ -357,17 +360,20 @@ export class Embedder {
     signal: AbortSignal | undefined,
     onProgress: EmbedOptions['onProgress'],
   ): Promise<void> {
-    const plan = planBatches(tokenized, { batchSize: this.#batchSize, tokenBudget: this.#tokenBudget });
+    // Planned at a quarter of the budget; a call alone on the model merges them back to the full budget as it goes.
+    const full = { batchSize: this.#batchSize, tokenBudget: this.#tokenBudget };
+    const pending = planBatches(tokenized, { ...full, tokenBudget: Math.max(1, this.#tokenBudget >> 2) });
+    const turns = pending.length;
     const dim = this.dim;
     let done = 0;
     let failure: unknown;
-    const lane: Array<() => void> = [];
+    const lane: Lane = [];
     // An abort also stops the batch ONNX Runtime is running for this call (RunOptions terminate), not only the
     // batches still waiting.
     const token = signal ? this.#native.cancelToken() : undefined;
     const onAbort = () => this.#native.cancel(token!);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const runOne = async (rows: number[]): Promise<void> => {
+    const runOne = async (): Promise<void> => {
       // At most poolSize batches are handed to native code at once (more would only park libuv threads that
       // tokenisation and file I/O also need), taken in turn with other calls' batches.
       await this.#slots.acquire(lane);
@@ -375,6 +381,8 @@ export class Embedder {
         if (failure !== undefined) return;
         if (signal?.aborted) throw abortError(signal);
         if (this.#closed) throw new ClosedError('Embedder');
+        const rows = takeBatch(pending, tokenized, full, !this.#slots.shared(lane));
+        if (!rows) return; // merged into an earlier turn's batch
         const batch = buildBatch(tokenized, rows);
         const result = await this.#native.run(batch.inputIds, batch.attentionMask, null, [rows.length, batch.seqLen], token);
         rows.forEach((r, i) => out.set(result.subarray(i * dim, (i + 1) * dim), r * dim));
@@ -387,7 +395,7 @@ export class Embedder {
       }
     };
     try {
-      await Promise.all(plan.map(runOne));
+      await Promise.all(Array.from({ length: turns }, runOne));
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

@@ -7,7 +7,8 @@ export class ServiceMetrics {
   readonly requests: Counter<'method' | 'status'>;
   readonly duration: Histogram<'method'>;
 
-  constructor(service: SimilarityService) {
+  /** `inFlight`: requests holding a work slot now. */
+  constructor(service: SimilarityService, inFlight: () => number) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
@@ -50,6 +51,7 @@ export class ServiceMetrics {
     counter('fastembed_cache_misses_total', 'Embedding cache misses since start', stat((s) => s.cache.misses));
     counter('fastembed_fallbacks_total', 'Answers given by the Jaccard fallback since start', stat((s) => s.fallbackCount));
     counter('fastembed_texts_embedded_total', 'Texts run through the model since start', stat((s) => s.textsEmbedded));
+    gauge('fastembed_http_in_flight', 'HTTP requests doing model work now (bounded by maxInFlight)', inFlight);
     gauge('fastembed_healthy', '1 when healthy, 0 when degraded or starting', () => (service.health().status === 'healthy' ? 1 : 0));
     gauge('fastembed_model_loaded', '1 when a model answers, 0 while starting or on the fallback', () => (service.modelLoaded ? 1 : 0));
   }

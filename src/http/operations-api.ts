@@ -19,11 +19,13 @@ export interface OperationsState {
   metrics: ServiceMetrics;
   openApi: () => object;
   shuttingDown: () => boolean;
+  /** Requests holding a work slot now (of limits.maxInFlight). */
+  inFlight: () => number;
   /** /metrics answers without an API key (the default: scrapers rarely carry one). */
   metricsPublic: boolean;
 }
 
-export function operationsApi({ models }: RouteContext, ops: OperationsState): HttpApi {
+export function operationsApi({ models, limits }: RouteContext, ops: OperationsState): HttpApi {
   return {
     name: 'operations',
     ...PLAIN_ERRORS,
@@ -57,16 +59,22 @@ export function operationsApi({ models }: RouteContext, ops: OperationsState): H
         method: 'GET',
         url: '/ready',
         public: true,
-        schema: { summary: '200 once the default model is loaded; 503 while starting, on the fallback after a failed load, or shutting down' },
+        schema: {
+          summary: '200 once the default model is loaded and a work slot is free; 503 while starting, on the fallback after a failed load, with every slot busy (at_capacity), or shutting down',
+        },
         async handler(_req, reply) {
           const service = models.default;
           const status = service.health().status;
           // Ready means embeddings: a service answering from the fallback because its model failed to load is not
-          // (a deliberately disabled one is: Jaccard is its declared mode).
+          // (a deliberately disabled one is: Jaccard is its declared mode). A replica with every slot busy would
+          // answer 429, so it is not ready either: the balancer sends the next request to another one.
           const answering = service.modelLoaded || !service.config.enabled;
-          const ready = !ops.shuttingDown() && answering && (status === 'healthy' || status === 'degraded');
+          const inFlight = ops.inFlight();
+          const full = inFlight >= limits.maxInFlight;
+          const ready = !ops.shuttingDown() && answering && !full && (status === 'healthy' || status === 'degraded');
           reply.code(ready ? 200 : 503);
-          return { ready, status: ops.shuttingDown() ? 'shutting_down' : status };
+          const state = ops.shuttingDown() ? 'shutting_down' : full && answering ? 'at_capacity' : status;
+          return { ready, status: state, in_flight: inFlight, max_in_flight: limits.maxInFlight };
         },
       },
       {

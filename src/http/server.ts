@@ -75,8 +75,8 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
   });
   // JSON only: any other content type is a 415, not a confusing schema error.
   app.removeContentTypeParser(['text/plain']);
-  const metrics = new ServiceMetrics(models.default);
   let inFlight = 0;
+  const metrics = new ServiceMetrics(models.default, () => inFlight);
   let shuttingDown = false;
 
   const ctx: RouteContext = { models, limits };
@@ -86,7 +86,7 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
     originalApi(ctx),
     openaiApi(ctx),
     teiApi(ctx),
-    operationsApi(ctx, { metrics, openApi, shuttingDown: () => shuttingDown, metricsPublic: !options.metricsAuth }),
+    operationsApi(ctx, { metrics, openApi, shuttingDown: () => shuttingDown, metricsPublic: !options.metricsAuth, inFlight: () => inFlight }),
   );
   const byName = new Map(apis.map((a) => [a.name, a]));
   const doc = buildOpenApi(apis, { secured: (options.apiKeys ?? []).length > 0 });

@@ -197,7 +197,7 @@ describe('health and lifecycle', () => {
       expect(JSON.stringify(body)).not.toContain(broken); // no server paths to unauthenticated clients
       const ready = await fetch(`${srv.base}/ready`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toEqual({ ready: false, status: 'degraded' });
+      expect(await ready.json()).toMatchObject({ ready: false, status: 'degraded', in_flight: 0 });
       const r = await (await post(`${srv.base}/api/similarity/compute`, { text1: 'a b', text2: 'a' })).json();
       expect(r).toMatchObject({ method: 'jaccard_fallback', similarity: 0.5 });
 
@@ -300,7 +300,7 @@ describe('health and lifecycle', () => {
     expect(await health.json()).toMatchObject({ status: 'healthy', services: { fastembed: 'initializing' } });
     const ready = await fetch(`${srv.base}/ready`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ ready: false, status: 'initializing' });
+    expect(await ready.json()).toMatchObject({ ready: false, status: 'initializing', in_flight: 0 });
     await s.initialize();
     expect((await fetch(`${srv.base}/ready`)).status).toBe(200);
     await srv.app.close();
