@@ -31,7 +31,8 @@ function percentiles(ms: number[]): { p50: number; p99: number } {
 /** `samples` one-sentence queries one after another (distinct texts: nothing is cached), or until `until` settles. */
 async function queryLatencies(query: (text: string) => Promise<unknown>, queries: string[], until?: Promise<unknown>): Promise<number[]> {
   let settled = false;
-  void until?.finally(() => (settled = true));
+  const settle = () => (settled = true);
+  until?.then(settle, settle);
   const out: number[] = [];
   for (let i = 0; i < samples && !settled; i++) {
     const t = performance.now();
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     modelPath: path.join(shared, 'models', 'minilm-l6-shape'),
     cacheDir: path.join(benchDir, '.cache'),
     enableCache: false,
+    timeout: 600_000, // the bulk request runs for minutes on a small machine
   });
   const app = await buildServer(service, { logger: false });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
