@@ -8,6 +8,20 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const force = process.argv.includes('--force');
 
+// musl (Alpine): ONNX Runtime has no build for it, so building the addon would only end in a dlopen error later.
+// The install goes on (a lockfile shared with glibc machines must still install); loading then says the same.
+const lib = (() => {
+  try {
+    return require('node:fs').readdirSync('/lib');
+  } catch {
+    return [];
+  }
+})();
+if (process.platform === 'linux' && lib.some((f) => f.startsWith('ld-musl-'))) {
+  console.warn('fastembed-native: this is a musl system (Alpine); ONNX Runtime runs on glibc only. Use a glibc-based image (e.g. node:22-bookworm-slim).');
+  process.exit(0);
+}
+
 if (!force) {
   try {
     require('node-gyp-build')(root);

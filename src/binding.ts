@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FastembedError } from './errors.js';
+import { linuxLibc, MUSL_MESSAGE } from './libc.js';
 import { packageRoot } from './paths.js';
 
 export type IdArray = Int32Array | Uint32Array | BigInt64Array;
@@ -67,6 +68,7 @@ let cached: NativeBinding | undefined;
 /** Loads the addon (prebuild or local build) once; a failure says what was looked for and how to fix it. */
 export function binding(): NativeBinding {
   if (cached) return cached;
+  if (linuxLibc() === 'musl') throw new FastembedError(MUSL_MESSAGE, 'ERR_UNSUPPORTED_LIBC');
   const require = createRequire(import.meta.url);
   try {
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
