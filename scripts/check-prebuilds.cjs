@@ -15,6 +15,10 @@ const problems = [];
 const readelf = (args, file) => execFileSync('readelf', [...args, file], { encoding: 'utf8' });
 const dirs = fs.existsSync(path.join(root, 'prebuilds')) ? fs.readdirSync(path.join(root, 'prebuilds')) : [];
 if (dirs.length === 0) problems.push('no prebuilds/ found: run npm run prebuilds');
+// --release (npm's prepack): a tarball must carry both Linux platforms, or users there would need a compiler.
+if (process.argv.includes('--release')) {
+  for (const want of ['linux-x64', 'linux-arm64']) if (!dirs.includes(want)) problems.push(`prebuilds/${want} missing: a release needs it (npm run prebuilds)`);
+}
 for (const dir of dirs) {
   const arch = dir.replace(/^linux-/, '');
   const folder = path.join(root, 'prebuilds', dir);
@@ -41,9 +45,19 @@ for (const dir of dirs) {
   if (!/\((RUNPATH|RPATH)\)\s+Library (run)?path: \[\$ORIGIN\]/.test(dynamic)) problems.push(`${dir}/${addon}: RUNPATH is not $ORIGIN`);
   const glibc = [...readelf(['-V'], path.join(folder, addon)).matchAll(/GLIBC_(\d+\.\d+)/g)].map((m) => m[1]);
   const floor = glibc.sort((a, b) => Number(b.split('.')[1]) - Number(a.split('.')[1]))[0];
+  // The one for this machine must load and compute, not only look right.
+  if (dir === `${process.platform}-${process.arch}`) {
+    try {
+      const native = require(path.join(folder, addon));
+      const v = new Float32Array([3, 4]);
+      if (Math.abs(native.cosine(v, v) - 1) > 1e-6) problems.push(`${dir}/${addon}: cosine(v, v) is not 1`);
+    } catch (err) {
+      problems.push(`${dir}/${addon}: does not load here: ${err.message}`);
+    }
+  }
   console.log(`check-prebuilds: ${dir}/${addon}: ${MACHINE[arch]}, needs ${needed.join(' ')}, RUNPATH $ORIGIN, glibc >= ${floor}`);
 }
 if (problems.length > 0) {
-  console.error(`check-prebuilds:\n  ${problems.join('\n  ')}`);
+  console.error(`check-prebuilds: refusing (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }

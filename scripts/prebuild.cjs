@@ -2,7 +2,7 @@
 // Builds the N-API prebuilds with prebuildify (node-gyp on binding.gyp) for linux-x64 and, cross-compiled with
 // Debian's aarch64 toolchain, linux-arm64; bundles each platform's libonnxruntime.so.1 (a real file, from the
 // onnxruntime-node package) and this platform's tokenizers binding beside the addon. Builds run in a scratch copy so the cmake-js build is untouched.
-//   node scripts/prebuild.cjs [x64] [arm64]      (default: both)
+//   npm run prebuilds [-- x64 | arm64]      (default: both; one at a time is fine, e.g. where no cross compiler is)
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -64,3 +64,6 @@ for (const arch of arches) {
     if (fs.statSync(file).isFile()) console.log(`  ${path.join('prebuilds', `linux-${arch}`, f)}\t${fs.statSync(file).size} bytes`);
   }
 }
+
+// Every prebuild present (this run's and earlier ones) checked with readelf; the host's also loaded.
+require('./check-prebuilds.cjs');
