@@ -1,0 +1,114 @@
+// The framework adapters against the real frameworks: LangChain.js (@langchain/core's Embeddings, used by a
+// MemoryVectorStore) and the AI SDK (embed / embedMany from 'ai'). Vectors must equal the Embedder's own.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MemoryVectorStore } from '@langchain/classic/vectorstores/memory';
+import { embed, embedMany } from 'ai';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { fastembedEmbeddingModel } from '../../src/adapters/ai.js';
+import { FastembedEmbeddings } from '../../src/adapters/langchain.js';
+import { Embedder } from '../../src/embedder.js';
+import { cosineJs } from '../fixtures/cosine.js';
+import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
+import { trainedManifest } from '../fixtures/trained.js';
+
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-adapters-'));
+const modelPath = makeTinyModelDir({ hidden: 32 });
+// Prefixes as E5 uses them, so the tests can tell a query from a document.
+const options = { modelPath, cacheDir, queryPrefix: 'query: ', passagePrefix: 'passage: ' };
+let embedder: Embedder;
+
+beforeAll(async () => {
+  embedder = await Embedder.create(options);
+});
+afterAll(async () => {
+  await embedder.close();
+  for (const d of [cacheDir, modelPath]) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const docs = ['The cat sat on the mat.', 'Stock markets fell sharply on Monday.', 'A recipe for apple pie.'];
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => expect(cosineJs(a, b)).toBeGreaterThan(0.999999);
+
+describe('fastembed-native/langchain', () => {
+  test('embedDocuments adds the passage prefix, embedQuery the query instruction; vectors equal the Embedder\'s', async () => {
+    const lc = new FastembedEmbeddings({ embedder: options });
+    const vectors = await lc.embedDocuments(docs);
+    expect(vectors).toHaveLength(3);
+    expect(Array.isArray(vectors[0])).toBe(true);
+    const expected = await embedder.embed(docs.map((d) => `passage: ${d}`));
+    vectors.forEach((v, i) => same(v, expected[i]));
+    const q = await lc.embedQuery('where is the cat?');
+    same(q, (await embedder.embed(['query: where is the cat?']))[0]);
+    await lc.close();
+  });
+
+  test('a shared Embedder is used as is and left open by close()', async () => {
+    const lc = new FastembedEmbeddings({ embedder });
+    same((await lc.embedDocuments(['x']))[0], await embedder.embedPassages(['x']).then((v) => v[0]));
+    await lc.close();
+    expect(embedder.closed).toBe(false);
+  });
+
+  test('bad input is a TypeError from the first attempt (no retries of a caller error)', async () => {
+    const lc = new FastembedEmbeddings({ embedder });
+    await expect(lc.embedDocuments('not an array' as unknown as string[])).rejects.toThrow(TypeError);
+  });
+
+  test('MemoryVectorStore ranks its documents by our vectors', async () => {
+    const lc = new FastembedEmbeddings({ embedder });
+    const store = await MemoryVectorStore.fromTexts(docs, docs.map((_, id) => ({ id })), lc);
+    const hits = await store.similaritySearchWithScore(docs[1], 3);
+    // The store's own cosine over our vectors, best first, and the top one is the document's own passage vector.
+    const query = await lc.embedQuery(docs[1]);
+    const passages = await lc.embedDocuments(docs);
+    const ours = passages.map((p, id) => ({ id, score: cosineJs(query, p) })).sort((a, b) => b.score - a.score);
+    expect(hits.map(([d]) => d.metadata.id)).toEqual(ours.map((o) => o.id));
+    hits.forEach(([, score], i) => expect(score).toBeCloseTo(ours[i].score, 5));
+  });
+});
+
+const { manifest, reason } = trainedManifest();
+const trained = manifest?.models.find((m) => m.precision === 'fp32' && m.recipe === 'all-MiniLM-L6-v2');
+const why = reason ?? (!trained ? 'no fp32 all-MiniLM-L6-v2 among the trained models' : undefined);
+
+describe.skipIf(why !== undefined)(`LangChain retrieval with trained all-MiniLM-L6-v2${why ? ` — skipped: ${why}` : ''}`, () => {
+  test('each question finds its passage first', async () => {
+    const lc = new FastembedEmbeddings({ embedder: { model: 'all-MiniLM-L6-v2', modelPath: trained!.dir, cacheDir } });
+    const passages = [
+      'The Eiffel Tower is a wrought-iron lattice tower in Paris, France.',
+      'Photosynthesis converts light energy into chemical energy in plants.',
+      'The stock exchange closed lower after the interest rate decision.',
+      'Penguins are flightless birds that live in the Southern Hemisphere.',
+    ];
+    const questions = ['Which tower stands in Paris?', 'How do plants make energy from sunlight?', 'Why did the markets drop?', 'Which birds cannot fly?'];
+    const store = await MemoryVectorStore.fromTexts(passages, passages.map((_, id) => ({ id })), lc);
+    for (const [i, q] of questions.entries()) expect((await store.similaritySearch(q, 1))[0].metadata.id).toBe(i);
+    await lc.close();
+  });
+});
+
+describe('fastembed-native/ai', () => {
+  test('embed and embedMany from the AI SDK: vectors equal the Embedder\'s, usage counts the real tokens', async () => {
+    const model = fastembedEmbeddingModel(embedder);
+    const many = await embedMany({ model, values: docs });
+    expect(many.embeddings).toHaveLength(3);
+    const expected = await embedder.embedPassages(docs);
+    many.embeddings.forEach((v, i) => same(v, expected[i]));
+    const tokens = (await embedder.countTokens(docs.map((d) => `passage: ${d}`))).reduce((a, b) => a + b, 0);
+    expect(many.usage.tokens).toBe(tokens);
+
+    const queries = fastembedEmbeddingModel(embedder, { input: 'query' });
+    const one = await embed({ model: queries, value: 'where is the cat?' });
+    same(one.embedding, await embedder.embedQuery('where is the cat?'));
+  });
+
+  test('an aborted call rejects; options are checked', async () => {
+    const model = fastembedEmbeddingModel(options);
+    const abort = new AbortController();
+    abort.abort();
+    await expect(embedMany({ model, values: docs, abortSignal: abort.signal, maxRetries: 0 })).rejects.toThrow(/abort/i);
+    expect(() => fastembedEmbeddingModel(embedder, { input: 'passage' as 'query' })).toThrow(RangeError);
+    await model.close();
+  });
+});
