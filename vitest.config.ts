@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    reporters: ['default', './test/skipped-reporter.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Native inference saturates both cores: files run one at a time so timings and memory stay sane.

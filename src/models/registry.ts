@@ -51,7 +51,7 @@ const BGE_ZH_QUERY = '为这个句子生成表示以用于检索相关文章：'
 const UNVERIFIED = 'not run here: no trained weights for it could be obtained offline';
 
 // Pins: the sha256 and sizes below are the hub's own (LFS) digests as independent projects pin them, cross-checked
-// where a copy exists here (the tokenizer files in ../shared/tokenizers and the PyPI packages have the same bytes).
+// where a copy exists here (the tokenizer files in test/fixtures/tokenizers and the PyPI packages have the same bytes).
 // Qdrant's "-onnx-Q" repositories are not used: their graph is optimised for GPU/fp16 (per their ort_config.json).
 export const MODELS: readonly ModelSpec[] = Object.freeze([
   {

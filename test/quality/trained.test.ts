@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Embedder, type EmbedderOptions } from '../../src/embedder.js';
 import { SimilarityService } from '../../src/service.js';
-import { SHARED_DATASETS } from '../fixtures/tiny-bert.js';
+import { SHARED_DATASETS } from '../fixtures/shared.js';
 import { agreement, cosine, loadReference, readStsDev, spearman, trainedManifest, type TrainedModel } from '../fixtures/trained.js';
 
 const { manifest, reason } = trainedManifest();
@@ -88,7 +88,7 @@ describe(`fp32 fidelity to sentence-transformers${skipped(reason)}`, () => {
     expect(cosine(a, b)).toBeGreaterThan(cosine(a, c) + 0.3);
   });
 
-  // Qdrant's fastembed tests check these first five values of "hello world" (../shared/tokenizers/README.md).
+  // Qdrant's fastembed tests check these first five values of "hello world" (the tokenizer folder README of the shared fixtures).
   const FASTEMBED_HELLO: Record<string, number[]> = {
     'all-MiniLM-L6-v2': [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362],
     'bge-small-en-v1.5': [0.01522374, -0.02271799, 0.00860278, -0.07424029, 0.00386434],

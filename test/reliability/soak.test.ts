@@ -6,14 +6,15 @@ import { expect, test } from 'vitest';
 import { SimilarityService } from '../../src/service.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { makeTinyModelDir, sharedModelDirs } from '../fixtures/tiny-bert.js';
+import { fullSizeModel, needsFullSize } from '../fixtures/shared.js';
+import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
 const full = process.env.FASTEMBED_SOAK === 'full';
 const EMBEDDINGS = full ? 100_000 : 20_000;
 const CYCLES = full ? 200 : 60; // measured after 40 warm-up cycles
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-soak-'));
 const here = path.dirname(fileURLToPath(import.meta.url));
-const shared: string | undefined = sharedModelDirs()[0];
+const shared = fullSizeModel;
 const rssMb = () => process.memoryUsage().rss / 2 ** 20;
 const settle = async () => {
   (globalThis as { gc?: () => void }).gc?.();
@@ -22,7 +23,7 @@ const settle = async () => {
 
 // The full-size model in a child process run with --expose-gc, so each RSS reading follows a real collection and
 // nothing else in the test process moves it.
-test.skipIf(!shared)(`${EMBEDDINGS} embeddings with the full-size model: RSS growth after warm-up stays under 40 MB${shared ? '' : ' — skipped: no ../shared/models'}`, () => {
+test.skipIf(!shared)(`${EMBEDDINGS} embeddings with the full-size model: RSS growth after warm-up stays under 40 MB${needsFullSize}`, () => {
   const r = spawnSync(process.execPath, ['--expose-gc', path.join(here, 'soak-child.mjs'), shared!, cacheDir, String(EMBEDDINGS)], {
     encoding: 'utf8',
     timeout: 600_000,

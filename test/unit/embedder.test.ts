@@ -8,18 +8,11 @@ import { ClosedError } from '../../src/errors.js';
 import { getModelSpec, MODELS } from '../../src/models/registry.js';
 import { TextTokenizer } from '../../src/tokenizer.js';
 import { assertSameEmbeddings, cosineJs, normJs, referenceEmbeddings } from '../fixtures/reference.js';
-import { makeTinyModelDir, sharedModelDirs, SHARED_DATASETS, SHARED_TOKENIZERS } from '../fixtures/tiny-bert.js';
+import { fullSizeModel, needsFullSize, sentences, TOKENIZERS } from '../fixtures/shared.js';
+import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-cache-'));
 
-function stsSentences(n: number): string[] {
-  return fs
-    .readFileSync(path.join(SHARED_DATASETS, 'stsbenchmark', 'sts-train.csv'), 'utf8')
-    .split('\n')
-    .flatMap((l) => l.split('\t').slice(5, 7))
-    .filter((s) => s && s.trim().length > 0)
-    .slice(0, n);
-}
 
 describe('tokenisation reproduces the known token ids', () => {
   test.each([
@@ -29,13 +22,13 @@ describe('tokenisation reproduces the known token ids', () => {
     ['e5-small-v2', 'A man is playing a guitar.', [101, 1037, 2158, 2003, 2652, 1037, 2858, 1012, 102]],
     ['bge-small-zh-v1.5', '样例数据-1', [101, 3416, 891, 3144, 2945, 118, 122, 102]],
   ])('%s: %s', async (tok, text, ids) => {
-    const t = TextTokenizer.load(path.join(SHARED_TOKENIZERS, tok), 512);
+    const t = TextTokenizer.load(path.join(TOKENIZERS, tok), 512);
     const [enc] = await t.encodeBatch([text]);
     expect(enc.ids).toEqual(ids);
   });
 
   test("MiniLM's baked-in Fixed(128) padding and 128 truncation are overridden", async () => {
-    const t = TextTokenizer.load(path.join(SHARED_TOKENIZERS, 'all-MiniLM-L6-v2'), 256);
+    const t = TextTokenizer.load(path.join(TOKENIZERS, 'all-MiniLM-L6-v2'), 256);
     const long = 'word '.repeat(400);
     const [short, truncated] = await t.encodeBatch(['hello world', long]);
     expect(short.length).toBe(4);
@@ -50,7 +43,8 @@ describe('tokenisation reproduces the known token ids', () => {
   });
 });
 
-describe.each(sharedModelDirs().map((d) => [path.basename(d), d]))('Embedder on shared model %s', (_name, dir) => {
+describe.skipIf(!fullSizeModel)(`Embedder on the full-size model${needsFullSize}`, () => {
+  const dir = fullSizeModel!;
   let embedder: Embedder;
   beforeAll(async () => {
     embedder = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: dir, cacheDir, batchSize: 8, poolSize: 2, threads: 1 });
@@ -58,7 +52,7 @@ describe.each(sharedModelDirs().map((d) => [path.basename(d), d]))('Embedder on 
   afterAll(() => embedder.close());
 
   test('embeddings equal the reference recipe in input order, duplicates included (cosine ≥ 0.9999)', async () => {
-    const texts = stsSentences(40);
+    const texts = sentences(40);
     texts.push(texts[3], texts[0], ''); // duplicates and the empty string
     const out = await embedder.embed(texts);
     expect(out.length).toBe(texts.length);
@@ -87,7 +81,7 @@ describe('Embedder on a tiny model', () => {
   });
 
   test('embedMatrix is one contiguous buffer; embed returns views on it', async () => {
-    const texts = stsSentences(10);
+    const texts = sentences(10);
     const m = await embedder.embedMatrix(texts);
     expect(m).toMatchObject({ rows: 10, dim: 32 });
     expect(m.data.length).toBe(320);
@@ -97,7 +91,7 @@ describe('Embedder on a tiny model', () => {
   });
 
   test('results do not depend on batch size or token budget', async () => {
-    const texts = stsSentences(30);
+    const texts = sentences(30);
     const one = await Embedder.create({ modelPath: dir, cacheDir, batchSize: 1 });
     const tight = await Embedder.create({ modelPath: dir, cacheDir, batchSize: 64, tokenBudget: 40 });
     const a = await embedder.embed(texts);
@@ -111,7 +105,7 @@ describe('Embedder on a tiny model', () => {
   });
 
   test('reports progress after each batch, ending at the number of distinct texts', async () => {
-    const texts = stsSentences(18);
+    const texts = sentences(18);
     texts.push(texts[0]);
     const seen: Array<[number, number]> = [];
     await embedder.embed(texts, { onProgress: (done, total) => seen.push([done, total]) });
@@ -149,7 +143,7 @@ describe('Embedder on a tiny model', () => {
     ac.abort();
     await expect(embedder.embed(['a'], { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
     const ac2 = new AbortController();
-    const running = embedder.embed(stsSentences(40), { signal: ac2.signal, onProgress: () => ac2.abort() });
+    const running = embedder.embed(sentences(40), { signal: ac2.signal, onProgress: () => ac2.abort() });
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
   });
 

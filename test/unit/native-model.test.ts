@@ -1,5 +1,5 @@
 // The native core: SessionPool, BatchRunner and the async bindings, against the tiny generated BERT and every
-// model in ../shared/models, with onnxruntime-node's own API as the reference.
+// full-size model in the shared fixtures (when present), with onnxruntime-node's own API as the reference.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { binding, loadOnnxRuntime, type NativeModel } from '../../src/binding.js';
 import { TextTokenizer } from '../../src/tokenizer.js';
 import { assertSameEmbeddings, cosineJs, normJs, referenceEmbeddings } from '../fixtures/reference.js';
-import { makeTinyModelDir, sharedModelDirs, SHARED_DATASETS, type TinyBertOptions } from '../fixtures/tiny-bert.js';
+import { fullSizeModel, needsFullSize, sentences as realSentences, sharedModelDirs } from '../fixtures/shared.js';
+import { makeTinyModelDir, type TinyBertOptions } from '../fixtures/tiny-bert.js';
 
 const native = binding();
 beforeAll(() => {
@@ -187,8 +188,8 @@ describe('lifecycle', () => {
     await model.close(); // idempotent
   });
 
-  test.skipIf(sharedModelDirs().length === 0)('cancel(token) stops a batch while ONNX Runtime runs it, and one that has not started', async () => {
-    const model = await native.createModel(path.join(sharedModelDirs()[0], 'model.onnx'), { poolSize: 1 });
+  test.skipIf(!fullSizeModel)(`cancel(token) stops a batch while ONNX Runtime runs it, and one that has not started${needsFullSize}`, async () => {
+    const model = await native.createModel(path.join(fullSizeModel!, 'model.onnx'), { poolSize: 1 });
     try {
       // 64 × 512 tokens through the full-size model: seconds of work, so a cancel 200 ms in lands mid-run.
       const rows = 64;
@@ -247,17 +248,9 @@ describe('lifecycle', () => {
   });
 });
 
-describe('parity with onnxruntime-node on every model in ../shared/models', () => {
+describe.skipIf(!fullSizeModel)(`parity with onnxruntime-node on every shared full-size model${needsFullSize}`, () => {
   const dirs = sharedModelDirs();
-  test('at least one shared model is present', () => {
-    expect(dirs.length).toBeGreaterThan(0);
-  });
-  const sentences = fs
-    .readFileSync(path.join(SHARED_DATASETS, 'stsbenchmark', 'sts-dev.csv'), 'utf8')
-    .split('\n')
-    .slice(0, 12)
-    .map((l) => l.split('\t')[5])
-    .filter(Boolean);
+  const sentences = realSentences(12);
 
   test.each(dirs.map((d) => [path.basename(d), d]))('%s: pooled, normalised rows match (cosine ≥ 0.99999)', async (_n, dir) => {
     const tokenizer = TextTokenizer.load(dir, 256);

