@@ -5,6 +5,7 @@ import { usableCpus } from './cpus.js';
 import { FastembedError, invalidArgument } from './errors.js';
 import type { EmbedderOptions } from './embedder.js';
 import { defaultCacheDir } from './models/loader.js';
+import type { ModelName } from './models/registry.js';
 
 export interface SimilarityConfig {
   /** false: never load a model; every similarity is Jaccard. */
@@ -13,7 +14,7 @@ export interface SimilarityConfig {
    * Registry id or alias. Unset: all-MiniLM-L6-v2, or with `modelPath` a custom model (mean pooling unless
    * `pooling` says otherwise), never silently another model's recipe.
    */
-  model?: string;
+  model?: ModelName;
   /** A local model directory (offline); otherwise the model cache / a download is used. */
   modelPath?: string;
   cacheDir: string;
@@ -200,7 +201,7 @@ export function loadConfigFile(file: string, base: SimilarityConfig = DEFAULT_CO
 }
 
 /** FASTEMBED_* environment variables over `base`. */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: SimilarityConfig = DEFAULT_CONFIG): SimilarityConfig {
+export function configFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, base: SimilarityConfig = DEFAULT_CONFIG): SimilarityConfig {
   const partial: Record<string, unknown> = {};
   const problems: string[] = [];
   const num = (name: string, key: keyof SimilarityConfig, scale = 1) => {

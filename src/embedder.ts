@@ -9,12 +9,12 @@ import { buildBatch, planBatches, takeBatch } from './batching.js';
 import { abortError, ClosedError, invalidArgument } from './errors.js';
 import { checkModelDir, defaultCacheDir, ensureModelDir } from './models/loader.js';
 import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from './models/artifacts.js';
-import { getModelSpec, type ModelSpec } from './models/registry.js';
+import { getModelSpec, type ModelName, type ModelSpec } from './models/registry.js';
 import { TextTokenizer, type TokenDetail, type TokenizedText, type TruncationDirection } from './tokenizer.js';
 
 export interface EmbedderOptions {
   /** Registry id or alias (default all-MiniLM-L6-v2). With `modelPath`, the registry's recipe for those files. */
-  model?: string;
+  model?: ModelName;
   /** A local directory holding model.onnx and tokenizer.json; nothing is downloaded. */
   modelPath?: string;
   /** Where models (and optimised graphs) are cached; default FASTEMBED_CACHE_DIR or ~/.cache/fastembed-native. */

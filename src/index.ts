@@ -1,9 +1,26 @@
+/**
+ * Embeddings with ONNX sentence-embedding models (Embedder), the similarity service (SimilarityService), the
+ * model registry and SIMD vector math.
+ *
+ * @packageDocumentation
+ * @module fastembed-native
+ */
 export { Embedder, type EmbedderOptions, type EmbedOptions, type EmbeddingMatrix } from './embedder.js';
 export { FastembedError, ClosedError } from './errors.js';
-export { MODELS, MODEL_ALIASES, getModelSpec, type ModelSpec, type ModelFile, type PoolingKind } from './models/registry.js';
+export {
+  MODELS,
+  MODEL_IDS,
+  MODEL_ALIASES,
+  getModelSpec,
+  type ModelId,
+  type ModelName,
+  type ModelSpec,
+  type ModelFile,
+  type PoolingKind,
+} from './models/registry.js';
 export { downloadFile, type DownloadOptions, type DownloadProgress } from './models/download.js';
 export { exportBertCheckpoint } from './models/bert-export.js';
-export { defaultCacheDir, ensureModelDir, checkModelDir } from './models/loader.js';
+export { defaultCacheDir, ensureModelDir, checkModelDir, type ResolveOptions } from './models/loader.js';
 export { loadOnnxRuntime, runtimeCandidates, type Metric, type TopKResult } from './binding.js';
 export { dot, cosine, normalize, scoreAll, topK, topKSync, ASYNC_TOPK_ELEMENTS } from './vector.js';
 export {
@@ -24,5 +41,5 @@ export { DEFAULT_CONFIG, presets, resolveConfig, loadConfigFile, configFromEnv, 
 export { JaccardFallback } from './fallback.js';
 export { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
 export type { EmbeddingStore } from './cache/store.js';
-export { MicroBatcher } from './micro-batcher.js';
+export { MicroBatcher, type EmbedMany } from './micro-batcher.js';
 export { planBatches, type BatchPlanOptions } from './batching.js';

@@ -1,8 +1,15 @@
 // fastembed-native/ai: an embedding model for the AI SDK (`embed`, `embedMany` from 'ai'), backed by a local model.
 // The AI SDK's provider interface (specification v3) is matched structurally, so this module imports nothing from
 // it at run time. `input: 'query'` adds the model's query instruction (E5, BGE); the default is documents.
-import type { EmbedderInput } from './embedder-source.js';
-import { EmbedderSource } from './embedder-source.js';
+/**
+ * An embedding model for the AI SDK (embed, embedMany).
+ *
+ * @packageDocumentation
+ * @module fastembed-native/ai
+ */
+import { EmbedderSource, type EmbedderInput } from './embedder-source.js';
+
+export type { EmbedderInput };
 
 export interface FastembedEmbeddingModelOptions {
   /** What the values are: 'document' (default; the model's passage prefix) or 'query' (its query instruction). */

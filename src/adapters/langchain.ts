@@ -1,7 +1,15 @@
 // fastembed-native/langchain: a LangChain.js Embeddings backed by a local model. embedDocuments adds the model's
 // passage prefix and embedQuery its query instruction (E5, BGE), as the model's authors intend for retrieval.
+/**
+ * A LangChain.js Embeddings backed by a local model.
+ *
+ * @packageDocumentation
+ * @module fastembed-native/langchain
+ */
 import { Embeddings, type EmbeddingsParams } from '@langchain/core/embeddings';
 import { EmbedderSource, type EmbedderInput } from './embedder-source.js';
+
+export type { EmbedderInput };
 
 export interface FastembedEmbeddingsParams extends EmbeddingsParams {
   /** An Embedder (shared; close() leaves it open) or the options to create one on first use. Default: the default model. */

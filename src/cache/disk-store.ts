@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { open, type RootDatabase } from 'lmdb';
-import { decodeEntry, encodeEntry, type EmbeddingStore } from './store.js';
+import { decodeEntry, encodeEntry } from './entry-format.js';
+import type { EmbeddingStore } from './store.js';
 
 export class DiskStore implements EmbeddingStore {
   readonly kind = 'disk';

@@ -3,7 +3,8 @@
 // and writes of a request are one round trip each (MGET, a pipeline). A circuit breaker turns a slow or frozen
 // Redis (connected, but not answering) into instant misses for a cool-down, instead of a timeout on every request.
 import { Redis } from 'ioredis';
-import { decodeEntry, encodeEntry, type EmbeddingStore } from './store.js';
+import { decodeEntry, encodeEntry } from './entry-format.js';
+import type { EmbeddingStore } from './store.js';
 
 export interface RedisStoreOptions {
   /** Key prefix, so several services can share one Redis. */

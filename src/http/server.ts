@@ -1,6 +1,12 @@
 // The HTTP service: one request pipeline (API keys, body timeout, bounded work with 429, abort on disconnect,
 // timing headers, errors in each API's own shape, metrics) under the API modules — the original routes, OpenAI's,
 // TEI's and operations. Adding an API is adding a module to API_MODULES.
+/**
+ * The HTTP service (Fastify): the original routes, OpenAI's and TEI's APIs, health, readiness and metrics.
+ *
+ * @packageDocumentation
+ * @module fastembed-native/server
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { ModelSet } from '../model-set.js';

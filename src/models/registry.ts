@@ -3,6 +3,12 @@ import { FastembedError, invalidArgument } from '../errors.js';
 
 export type PoolingKind = 'mean' | 'cls';
 
+/** The registry's model ids; each has exactly one entry in MODELS (the compiler and a test hold them together). */
+export const MODEL_IDS = ['all-MiniLM-L6-v2', 'bge-small-en-v1.5', 'bge-base-en-v1.5', 'bge-small-zh-v1.5', 'bge-base-zh-v1.5', 'multilingual-e5-small'] as const;
+export type ModelId = (typeof MODEL_IDS)[number];
+/** A registry id (editors complete these) or any other name: an alias, another case, a custom model's name. */
+export type ModelName = ModelId | (string & {});
+
 export interface ModelFile {
   /** Path inside the Hugging Face repository. */
   path: string;
@@ -14,7 +20,8 @@ export interface ModelFile {
 }
 
 export interface ModelSpec {
-  id: string;
+  /** A registry id for the entries of MODELS. */
+  id: ModelName;
   /** Hugging Face repository the files come from. */
   hfRepo: string;
   /** Commit the files are pinned to; undefined = the repository's main branch (no source for a pin yet). */
@@ -53,7 +60,7 @@ const UNVERIFIED = 'not run here: no trained weights for it could be obtained of
 // Pins: the sha256 and sizes below are the hub's own (LFS) digests as independent projects pin them, cross-checked
 // where a copy exists here (the tokenizer files in test/fixtures/tokenizers and the PyPI packages have the same bytes).
 // Qdrant's "-onnx-Q" repositories are not used: their graph is optimised for GPU/fp16 (per their ort_config.json).
-export const MODELS: readonly ModelSpec[] = Object.freeze([
+export const MODELS: ReadonlyArray<ModelSpec & { id: ModelId }> = Object.freeze([
   {
     id: 'all-MiniLM-L6-v2',
     hfRepo: 'sentence-transformers/all-MiniLM-L6-v2',
@@ -184,7 +191,7 @@ export const MODEL_ALIASES: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** Looks a model up by id or alias; an unknown name is an error listing every known id. */
-export function getModelSpec(name: string): ModelSpec {
+export function getModelSpec(name: ModelName): ModelSpec {
   if (typeof name !== 'string' || name.length === 0) {
     throw invalidArgument('type', `model must be a non-empty string (one of: ${MODELS.map((m) => m.id).join(', ')})`);
   }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, configFromEnv, DEFAULT_CONFIG, embedderOptionsFrom, loadConfigFile, presets, resolveConfig } from '../../src/config.js';
-import { decodeEntry, encodeEntry } from '../../src/cache/store.js';
+import { decodeEntry, encodeEntry } from '../../src/cache/entry-format.js';
 import { LruCache } from '../../src/cache/lru.js';
 import { JaccardFallback } from '../../src/fallback.js';
 

@@ -4,13 +4,21 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { MODELS } from '../../src/models/registry.js';
+import { MODEL_IDS, MODELS, type ModelId, type ModelName } from '../../src/models/registry.js';
 import { TOKENIZERS } from '../fixtures/shared.js';
 import { trainedManifest } from '../fixtures/trained.js';
 
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 describe('model registry', () => {
+  test('MODEL_IDS (the ModelId type) lists each entry of MODELS once, in order', () => {
+    expect(MODELS.map((m) => m.id)).toEqual([...MODEL_IDS]);
+    // Type level: a registry id is a ModelId, and any other string is still a ModelName.
+    const id: ModelId = 'bge-small-en-v1.5';
+    const other: ModelName = 'my-own-model';
+    expect([id, other]).toHaveLength(2);
+  });
+
   test('every default is an fp32 CPU graph; none comes from a GPU-optimised "-onnx-Q" repository', () => {
     for (const m of MODELS) {
       expect(m.precision).toBe('fp32');
