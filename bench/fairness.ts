@@ -2,11 +2,11 @@
 // an idle service (goal: p99 under load ≤ 3× idle p99). In process and over HTTP, cache off, the full-size model.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimilarityService } from 'fastembed-native';
 import { buildServer } from 'fastembed-native/server';
+import { describeMachine } from './machine.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
@@ -66,8 +66,7 @@ async function main(): Promise<void> {
     // The bulk request as a search over its texts (4,000 inputs is past /v1/embeddings' 2,048 per request).
     ['HTTP', (t) => post('/v1/embeddings', { input: t }), (texts) => post('/api/similarity/search', { query: 'bulk', documents: texts, top_k: 5 })],
   ];
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`Fairness on ${cpu} (${os.availableParallelism()} CPUs): a one-sentence query alone and during a ${bulkSize}-text request\n`);
+  console.log(`Fairness on ${describeMachine()}: a one-sentence query alone and during a ${bulkSize}-text request\n`);
   const rows = ['| path | idle p50 ms | idle p99 ms | under bulk p50 ms | under bulk p99 ms | p99 ratio | bulk s |', '|---|---|---|---|---|---|---|'];
   for (const [name, query, embedMany] of ways) {
     await queryLatencies(query, queries); // warm-up

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { SimilarityService } from 'fastembed-native';
 import { buildServer } from 'fastembed-native/server';
+import { describeMachine } from './machine.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     if (errors > 0) process.exitCode = 1;
   }
   const stats = service.getStats();
+  console.log(`Machine: ${describeMachine()}\n`);
   console.log(rows.join('\n'));
   console.log(
     `\nMicro-batching: ${stats.microBatches.requests} texts requested in ${stats.microBatches.batches} batches ` +

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Embedder, planBatches } from 'fastembed-native';
 import { batchFlops, bertShape, sgemmGflops } from './ceiling.js';
+import { describeMachine } from './machine.js';
 import { topkBench } from './topk.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // bench/dist
@@ -133,9 +134,8 @@ async function main(): Promise<void> {
   const achieved = ours.docs_per_s ? flops / (n / ours.docs_per_s) / 1e9 : NaN;
   const topk = smoke ? await topkBench([10_000], 20) : await topkBench([10_000, 100_000], 50);
 
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines: string[] = [];
-  lines.push(`Machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+  lines.push(`Machine: ${describeMachine()}`);
   lines.push(`Workload: ${n} texts, ${tokens} tokens (max 256/text), model ${modelName} (${modelDir.startsWith(shared) ? 'all-MiniLM-L6-v2 shape, random weights' : 'trained weights'}, fp32)${smoke ? ' — SMOKE RUN' : ''}`);
   lines.push('');
   lines.push('| system | docs/s | tokens/s | × best peer | query p50 ms | query p99 ms | cold start ms | bulk peak RSS MB |');
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(
     path.join(out, smoke ? 'smoke.json' : 'latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: { cpu, cores: os.availableParallelism() }, n, tokens, flops, sgemm_gflops: gflops, rows, topk }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), n, tokens, flops, sgemm_gflops: gflops, rows, topk }, null, 2),
   );
   if (rows.find((r) => OURS.includes(r.system) && r.error)) process.exitCode = 1;
 }

@@ -146,12 +146,22 @@ Kernels PickKernels() {
   return {DotScalar, AddScalar, "scalar"};
 }
 
+// FASTEMBED_SIMD=scalar|avx2 caps the kernels at that level, so every path can be tested on a machine that has a
+// better one (AVX2 on an AVX-512 host, the scalar reference anywhere). A level this CPU lacks is not forced: the
+// best it has runs, and simdLevel says which (the JS side warns).
+Kernels Forced(const std::string& level) {
+  if (level == "scalar") return {DotScalar, AddScalar, "scalar"};
+#if FE_X64
+  __builtin_cpu_init();
+  if (level == "avx2" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {DotAvx2, AddAvx2, "avx2"};
+#endif
+  return PickKernels();
+}
+
 const Kernels& K() {
   static const Kernels kernels = [] {
-    // FASTEMBED_SIMD=scalar forces the reference kernels (used by tests to compare both paths).
     const char* force = std::getenv("FASTEMBED_SIMD");
-    if (force != nullptr && std::string(force) == "scalar") return Kernels{DotScalar, AddScalar, "scalar"};
-    return PickKernels();
+    return force != nullptr && *force != '\0' ? Forced(force) : PickKernels();
   }();
   return kernels;
 }

@@ -84,6 +84,12 @@ export function binding(): NativeBinding {
       { cause: err },
     );
   }
+  const forced = process.env.FASTEMBED_SIMD;
+  if (forced && forced !== cached.simdLevel) {
+    process.emitWarning(`FASTEMBED_SIMD=${forced} is not available on this CPU (or not a level: scalar, avx2); using ${cached.simdLevel}`, {
+      code: 'FASTEMBED_SIMD',
+    });
+  }
   return cached;
 }
 

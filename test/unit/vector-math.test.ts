@@ -1,5 +1,5 @@
 // SIMD vector math against a scalar JS reference, on odd sizes that exercise every tail path.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -69,15 +69,24 @@ describe(`SIMD kernels (${binding().simdLevel}) match a scalar reference within 
     }
   });
 
-  test('forced scalar kernels (FASTEMBED_SIMD=scalar) agree with the dispatched ones', () => {
-    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/simd-probe.cjs');
-    const run = (env: Record<string, string>) =>
-      JSON.parse(execFileSync(process.execPath, [script], { env: { ...process.env, ...env }, encoding: 'utf8' }));
-    const scalar = run({ FASTEMBED_SIMD: 'scalar' });
-    const simd = run({});
-    expect(scalar.level).toBe('scalar');
-    expect(simd.values.length).toBe(scalar.values.length);
-    simd.values.forEach((v: number, i: number) => expect(Math.abs(v - scalar.values[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));
+  // Every level this CPU can run, forced with FASTEMBED_SIMD, against the dispatched (best) one: on an AVX-512 host
+  // that covers AVX2 too. On arm64 the NEON path is compared in test:pack (qemu-user).
+  const levels = ['scalar', ...(['avx512', 'avx2'].includes(binding().simdLevel) ? ['avx2'] : [])];
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/simd-probe.cjs');
+  const run = (env: Record<string, string>) => JSON.parse(execFileSync(process.execPath, [script], { env: { ...process.env, ...env }, encoding: 'utf8' }));
+  test.each(levels)('forced %s kernels (FASTEMBED_SIMD) agree with the dispatched ones', (level) => {
+    const forced = run({ FASTEMBED_SIMD: level });
+    const best = run({ FASTEMBED_SIMD: '' });
+    expect(forced.level).toBe(level);
+    expect(best.values.length).toBe(forced.values.length);
+    best.values.forEach((v: number, i: number) => expect(Math.abs(v - forced.values[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));
+  });
+
+  test('a level the CPU lacks is not forced, and loading says so', () => {
+    const script2 = `import(${JSON.stringify(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/index.js'))}).then((m) => m.dot(new Float32Array(4), new Float32Array(4)));`;
+    const r = spawnSync(process.execPath, ['-e', script2], { env: { ...process.env, FASTEMBED_SIMD: 'sse9' }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/FASTEMBED_SIMD=sse9 is not available on this CPU .*; using (avx512|avx2|neon|scalar)/);
   });
 });
 
