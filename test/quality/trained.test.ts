@@ -48,6 +48,10 @@ async function stsSpearman(embed: (texts: string[]) => Promise<ArrayLike<number>
 const modelOpts = (m: TrainedModel): EmbedderOptions => ({ model: m.recipe, modelPath: m.dir });
 
 describe(`fp32 fidelity to sentence-transformers${skipped(reason)}`, () => {
+  // Also keeps the suite from being empty when there are no trained models (the test below is then skipped).
+  test.skipIf(!manifest)('the trained models include an fp32 model to check', () => {
+    expect(fp32.length).toBeGreaterThan(0);
+  });
   test.skipIf(!manifest).each(fp32.flatMap((m) => [1, 2].map((pool) => [m.name, pool, m] as const)))(
     '%s, Embedder, pool of %i: every text within cosine 0.9999 of the reference',
     async (_name, poolSize, m) => {
@@ -128,6 +132,9 @@ describe(`int8 quality${skipped(reason ?? (haveSts ? undefined : `no ${SHARED_DA
     ...fp32.map((m) => [`${m.name} (quantize: 'int8')`, { ...modelOpts(m), quantize: 'int8' } as EmbedderOptions, m.recipe] as const),
     ...shippedInt8.map((m) => [`${m.name} (${m.source})`, modelOpts(m), m.recipe] as const),
   ];
+  test.skipIf(!manifest)('there is an int8 variant to check', () => {
+    expect(variants.length).toBeGreaterThan(0);
+  });
   test.skipIf(!manifest || !haveSts).each(variants)(
     '%s: mean cosine to fp32 ≥ 0.99, min ≥ 0.97, STSb drop ≤ 1 point',
     async (name, options, recipe) => {
