@@ -8,12 +8,14 @@ COPY scripts ./scripts
 COPY native ./native
 COPY CMakeLists.txt binding.gyp tsup.config.ts tsconfig.json ./
 COPY src ./src
-# tokenizers is an optional peer (a dev dependency in the lock file): the image needs it, so it is put back after the
-# prune, at the version package.json names, with this platform's native binding.
+# tokenizers and ioredis are optional peers (dev dependencies in the lock file): the image needs them (the tokenizer;
+# Redis as the replicas' shared cache), so they are put back after the prune at the versions package.json names.
 RUN npm ci && \
     cp node_modules/onnxruntime-node/bin/napi-v6/linux/$(node -p process.arch)/libonnxruntime.so.1 build/Release/ && \
     npm prune --omit=dev --ignore-scripts && \
-    npm install --no-save --ignore-scripts --no-audit --no-fund "tokenizers@$(node -p "require('./package.json').devDependencies.tokenizers")" && \
+    npm install --no-save --ignore-scripts --no-audit --no-fund \
+      "tokenizers@$(node -p "require('./package.json').devDependencies.tokenizers")" \
+      "ioredis@$(node -p "require('./package.json').devDependencies.ioredis")" && \
     rm -rf deps build/CMakeFiles
 
 # Runtime stage: Node, the built addon with libonnxruntime beside it, production dependencies. No compiler.

@@ -7,7 +7,6 @@ const lib: Options = {
   entry: { index: 'src/index.ts', server: 'src/http/server.ts', stores: 'src/stores.ts', langchain: 'src/adapters/langchain.ts', ai: 'src/adapters/ai.ts' },
   // Optional peers: the user's own copy, never bundled.
   external: ['@langchain/core'],
-  sourcemap: true,
   shims: true,
   target: 'node20',
 };
@@ -18,8 +17,7 @@ export default defineConfig([
   {
     entry: { cli: 'src/cli/main.ts' },
     format: ['esm'],
-    sourcemap: true,
-    target: 'node20',
+      target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
   },
 ]);
