@@ -1,12 +1,13 @@
 import { defineConfig, type Options } from 'tsup';
 
 // The library as ESM + CJS with types for both (import.meta.url is shimmed in CJS): the main entry, /server (the
-// Fastify service), /stores (LMDB and Redis caches), /langchain and /ai (framework adapters). ESM is code-split so lmdb/ioredis load only when a store is
+// Fastify service), /stores (LMDB and Redis caches), /langchain, /ai and /llamaindex (framework adapters). ESM is
+// code-split so lmdb/ioredis load only when a store is
 // configured; the CLI is one ESM file.
 const lib: Options = {
-  entry: { index: 'src/index.ts', server: 'src/http/server.ts', stores: 'src/stores.ts', langchain: 'src/adapters/langchain.ts', ai: 'src/adapters/ai.ts' },
+  entry: { index: 'src/index.ts', server: 'src/http/server.ts', stores: 'src/stores.ts', langchain: 'src/adapters/langchain.ts', ai: 'src/adapters/ai.ts', llamaindex: 'src/adapters/llamaindex.ts' },
   // Optional peers: the user's own copy, never bundled.
-  external: ['@langchain/core'],
+  external: ['@langchain/core', '@llamaindex/core'],
   shims: true,
   target: 'node20',
 };

@@ -1,5 +1,6 @@
 // The framework adapters against the real frameworks: LangChain.js (@langchain/core's Embeddings, used by a
-// MemoryVectorStore) and the AI SDK (embed / embedMany from 'ai'). Vectors must equal the Embedder's own.
+// MemoryVectorStore), the AI SDK (embed / embedMany from 'ai') and LlamaIndex.TS (@llamaindex/core's
+// BaseEmbedding). Vectors must equal the Embedder's own.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { embed, embedMany } from 'ai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fastembedEmbeddingModel } from '../../src/adapters/ai.js';
 import { FastembedEmbeddings } from '../../src/adapters/langchain.js';
+import { FastembedEmbedding } from '../../src/adapters/llamaindex.js';
 import { Embedder } from '../../src/embedder.js';
 import { cosineJs } from '../fixtures/cosine.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
@@ -110,5 +112,22 @@ describe('fastembed-native/ai', () => {
     await expect(embedMany({ model, values: docs, abortSignal: abort.signal, maxRetries: 0 })).rejects.toThrow(/abort/i);
     expect(() => fastembedEmbeddingModel(embedder, { input: 'passage' as 'query' })).toThrow(RangeError);
     await model.close();
+  });
+});
+
+describe('fastembed-native/llamaindex', () => {
+  test('text and batches get the passage prefix, queries the query instruction; LlamaIndex\'s own batching and similarity', async () => {
+    const li = new FastembedEmbedding(embedder);
+    const expected = await embedder.embedPassages(docs);
+    same(await li.getTextEmbedding(docs[0]), expected[0]);
+    // getTextEmbeddingsBatch is BaseEmbedding's: it chunks by embedBatchSize and calls our getTextEmbeddings.
+    const batch = await li.getTextEmbeddingsBatch(docs);
+    batch.forEach((v, i) => same(v, expected[i]));
+    const q = await li.getQueryEmbedding({ type: 'text', text: 'where is the cat?' });
+    same(q!, await embedder.embedQuery('where is the cat?'));
+    expect(li.similarity(batch[0], batch[0])).toBeCloseTo(1, 5);
+    expect(await li.getQueryEmbedding({ type: 'image_url', image_url: { url: 'https://example.invalid/x.png' } })).toBeNull();
+    await li.close();
+    expect(embedder.closed).toBe(false);
   });
 });
