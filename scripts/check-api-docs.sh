@@ -14,8 +14,8 @@ if ! diff -r -q docs/api "$out" >/dev/null; then
 fi
 echo "check-api-docs: docs/api matches the exports ($(find docs/api -name '*.md' | wc -l) pages)"
 
-# The main entry and the adapters type-check in a project without @types/node (/server and /stores use Node's
-# types, as Fastify's and ioredis' own do; the README says so).
+# The main entry, /langchain and /ai type-check in a project without @types/node (/server, /stores and /llamaindex
+# use Node's types, as Fastify's, ioredis' and @llamaindex/core's own do; the README says so).
 consumer="$out/consumer"
 mkdir -p "$consumer/node_modules"
 ln -s "$PWD" "$consumer/node_modules/fastembed-native"
@@ -32,4 +32,4 @@ cat > "$consumer/tsconfig.json" <<'JSON'
   "noEmit": true, "skipLibCheck": false }, "files": ["use.ts"] }
 JSON
 node node_modules/typescript/bin/tsc -p "$consumer/tsconfig.json"
-echo "check-api-docs: the main entry and the adapters type-check without @types/node"
+echo "check-api-docs: the main entry, /langchain and /ai type-check without @types/node"
