@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { p50p99 } from './percentiles.js';
 
 interface Opts {
   modelDir: string;
@@ -155,9 +156,8 @@ async function main(): Promise<void> {
         await s.embed([q]);
         lat.push(performance.now() - t);
       }
-      lat.sort((a, b) => a - b);
-      const at = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-      Object.assign(result, { queries: lat.length, p50_ms: at(0.5), p99_ms: at(0.99) });
+      const { p50, p99 } = p50p99(lat);
+      Object.assign(result, { queries: lat.length, p50_ms: p50, p99_ms: p99 });
     }
     await s.close();
   }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { SimilarityService } from 'fastembed-native';
 import { buildServer } from 'fastembed-native/server';
 import { describeMachine } from './machine.js';
+import { p50p99 } from './percentiles.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
@@ -21,12 +22,6 @@ const read = (file: string) =>
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as string);
-
-function percentiles(ms: number[]): { p50: number; p99: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { p50: at(0.5), p99: at(0.99) };
-}
 
 /** `samples` one-sentence queries one after another (distinct texts: nothing is cached), or until `until` settles. */
 async function queryLatencies(query: (text: string) => Promise<unknown>, queries: string[], until?: Promise<unknown>): Promise<number[]> {
@@ -70,12 +65,12 @@ async function main(): Promise<void> {
   const rows = ['| path | idle p50 ms | idle p99 ms | under bulk p50 ms | under bulk p99 ms | p99 ratio | bulk s |', '|---|---|---|---|---|---|---|'];
   for (const [name, query, embedMany] of ways) {
     await queryLatencies(query, queries); // warm-up
-    const idle = percentiles(await queryLatencies(query, queries));
+    const idle = p50p99(await queryLatencies(query, queries));
     const t = performance.now();
     const running = embedMany(bulk(name));
     // Let the bulk request reach the model before measuring.
     await new Promise((r) => setTimeout(r, 200));
-    const busy = percentiles(await queryLatencies(query, queries, running));
+    const busy = p50p99(await queryLatencies(query, queries, running));
     await running;
     const bulkSeconds = (performance.now() - t) / 1000;
     rows.push(`| ${name} | ${idle.p50.toFixed(1)} | ${idle.p99.toFixed(1)} | ${busy.p50.toFixed(1)} | ${busy.p99.toFixed(1)} | ${(busy.p99 / idle.p99).toFixed(2)}× | ${bulkSeconds.toFixed(1)} |`);

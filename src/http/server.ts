@@ -1,6 +1,6 @@
 // The HTTP service: one request pipeline (API keys, body timeout, bounded work with 429, abort on disconnect,
 // timing headers, errors in each API's own shape, metrics) under the API modules — the original routes, OpenAI's,
-// TEI's and operations. Adding an API is adding a module to API_MODULES.
+// TEI's and operations. Adding an API is adding its module to the `apis` list below.
 /**
  * The HTTP service (Fastify): the original routes, OpenAI's and TEI's APIs, health, readiness and metrics.
  *
