@@ -1,5 +1,5 @@
-// FairSlots: at most `limit` batches in native code at once, and the waiting ones served round-robin across
-// lanes (one lane per embed call), so a one-sentence query waits behind one batch of a bulk call, not all of them.
+// FairSlots: at most `limit` batches in native code at once, and the waiting ones served in turn across lanes (one
+// lane per embed call), so a one-sentence query waits behind one batch of a bulk call, not all of them.
 // It also tells a caller whether it is sharing the model right now, so bulk calls can cut smaller batches while
 // others wait (a newcomer waits for the batch already running, so that batch should be short).
 
@@ -10,9 +10,15 @@ const SHARED_FOR_MS = 1_000;
 
 export class FairSlots {
   #free: number;
-  /** Lanes with waiters, in the order they are served. */
-  readonly #lanes: Lane[] = [];
-  #next = 0;
+  /** Lanes not served yet, first come first served: a query arriving while bulk calls run goes before their next
+   *  batches, but never before queries that arrived earlier (inserting each newcomer at the front starved the
+   *  oldest waiters under steady load). */
+  readonly #newcomers: Lane[] = [];
+  /** Lanes already served that wait again, round-robin. */
+  readonly #rotation: Lane[] = [];
+  readonly #served = new WeakSet<Lane>();
+  /** Newcomers and the rotation take turns, so a stream of newcomers can't starve a bulk call either. */
+  #lastWasNewcomer = false;
   #lastGranted: Lane | undefined;
   #sharedAt = -Infinity;
 
@@ -28,12 +34,7 @@ export class FairSlots {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      // A lane that starts waiting goes next in turn: a one-sentence query waits for the batches already running,
-      // not also for one more batch of every bulk call ahead of it in the rotation.
-      if (lane.length === 0) {
-        if (this.#next >= this.#lanes.length) this.#next = 0;
-        this.#lanes.splice(this.#next, 0, lane);
-      }
+      if (lane.length === 0) (this.#served.has(lane) ? this.#rotation : this.#newcomers).push(lane);
       lane.push(() => {
         this.#granted(lane);
         resolve();
@@ -43,24 +44,26 @@ export class FairSlots {
 
   /** Hands the slot to the next lane in turn, or frees it. */
   release(): void {
-    if (this.#lanes.length === 0) {
+    const fromNewcomers = this.#newcomers.length > 0 && (this.#rotation.length === 0 || !this.#lastWasNewcomer);
+    const lane = fromNewcomers ? this.#newcomers.shift() : this.#rotation.shift();
+    if (lane === undefined) {
       this.#free++;
       return;
     }
-    if (this.#next >= this.#lanes.length) this.#next = 0;
-    const lane = this.#lanes[this.#next];
+    this.#lastWasNewcomer = fromNewcomers;
     const wake = lane.shift()!;
-    if (lane.length === 0) this.#lanes.splice(this.#next, 1);
-    else this.#next++;
+    if (lane.length > 0) this.#rotation.push(lane);
     wake();
   }
 
   /** Whether `lane` shares the model: another lane waits now, or two lanes took turns within the last second. */
   shared(lane: Lane): boolean {
-    return this.#lanes.some((l) => l !== lane) || performance.now() - this.#sharedAt < SHARED_FOR_MS;
+    const waiting = (lanes: Lane[]) => lanes.some((l) => l !== lane);
+    return waiting(this.#newcomers) || waiting(this.#rotation) || performance.now() - this.#sharedAt < SHARED_FOR_MS;
   }
 
   #granted(lane: Lane): void {
+    this.#served.add(lane);
     if (this.#lastGranted !== undefined && this.#lastGranted !== lane) this.#sharedAt = performance.now();
     this.#lastGranted = lane;
   }

@@ -28,6 +28,28 @@ describe('FairSlots', () => {
     expect(order).toEqual(['bulk', 'query', 'bulk', 'bulk', 'bulk', 'bulk']);
   });
 
+  test('callers that start waiting are served in arrival order (the oldest is not starved by later ones)', async () => {
+    const slots = new FairSlots(1);
+    const order: string[] = [];
+    const all = queue(slots, [], 'running', 1, order);
+    await Promise.resolve();
+    for (const name of ['q1', 'q2', 'q3', 'q4']) all.push(...queue(slots, [], name, 1, order));
+    await drain(slots, 4);
+    await Promise.all(all);
+    expect(order).toEqual(['running', 'q1', 'q2', 'q3', 'q4']);
+  });
+
+  test('a stream of new callers takes turns with a bulk call instead of starving it', async () => {
+    const slots = new FairSlots(1);
+    const order: string[] = [];
+    const all = queue(slots, [], 'bulk', 4, order);
+    await Promise.resolve();
+    for (const name of ['q1', 'q2', 'q3', 'q4']) all.push(...queue(slots, [], name, 1, order));
+    await drain(slots, 7);
+    await Promise.all(all);
+    expect(order).toEqual(['bulk', 'q1', 'bulk', 'q2', 'bulk', 'q3', 'bulk', 'q4']);
+  });
+
   test('two bulk calls alternate batch by batch', async () => {
     const slots = new FairSlots(1);
     const order: string[] = [];
