@@ -73,6 +73,7 @@ export class VectorSource {
     this.#batcher = new MicroBatcher((texts, signal) => this.#embedUncached(texts, signal), {
       windowMs: config.batchWindowMs,
       maxTexts: config.maxBatchTexts,
+      concurrency: embedder.poolSize,
     });
   }
 

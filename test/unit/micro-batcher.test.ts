@@ -1,0 +1,44 @@
+import { expect, test } from 'vitest';
+import { MicroBatcher } from '../../src/micro-batcher.js';
+
+/** An embed function whose calls finish when the test says so; records each call's texts. */
+function controlledEmbed() {
+  const calls: Array<{ texts: string[]; finish: () => void }> = [];
+  const embed = (texts: string[]) =>
+    new Promise<Float32Array[]>((resolve) => calls.push({ texts, finish: () => resolve(texts.map((t) => Float32Array.of(t.length))) }));
+  return { calls, embed };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('while the model is busy, texts gather and go as one batch the moment the running one finishes', async () => {
+  const { calls, embed } = controlledEmbed();
+  const batcher = new MicroBatcher(embed, { windowMs: 2, maxTexts: 64, concurrency: 1 });
+  const first = batcher.embed('a');
+  await sleep(20);
+  expect(calls.map((c) => c.texts)).toEqual([['a']]); // flushed after the window
+  const later = ['bb', 'ccc', 'dddd'].map((t) => batcher.embed(t));
+  await sleep(30); // far past the window: still one call, the model is busy
+  expect(calls).toHaveLength(1);
+  calls[0].finish();
+  expect((await first)[0]).toBe(1);
+  await sleep(0);
+  expect(calls.map((c) => c.texts)).toEqual([['a'], ['bb', 'ccc', 'dddd']]);
+  calls[1].finish();
+  expect((await Promise.all(later)).map((v) => v[0])).toEqual([2, 3, 4]);
+  expect(batcher.stats()).toEqual({ batches: 2, requests: 4 });
+});
+
+test('with free sessions, a text goes after the window without waiting for running batches; a full batch goes at once', async () => {
+  const { calls, embed } = controlledEmbed();
+  const batcher = new MicroBatcher(embed, { windowMs: 2, maxTexts: 3, concurrency: 2 });
+  const a = batcher.embed('a');
+  await sleep(20);
+  const b = batcher.embed('b');
+  await sleep(20);
+  expect(calls.map((c) => c.texts)).toEqual([['a'], ['b']]); // two sessions: both run
+  const full = ['x', 'y', 'z'].map((t) => batcher.embed(t)); // both busy, but three texts fill a batch
+  expect(calls.map((c) => c.texts)).toEqual([['a'], ['b'], ['x', 'y', 'z']]);
+  for (const c of calls) c.finish();
+  await Promise.all([a, b, ...full]);
+});
