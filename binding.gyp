@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/batch_runner.cc",
+        "native/float_json.cc",
         "native/native_model.cc",
         "native/ort_api.cc",
         "native/session_pool.cc",

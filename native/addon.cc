@@ -3,6 +3,7 @@
 
 #include "addon_data.h"
 #include "common.h"
+#include "float_json.h"
 #include "native_model.h"
 #include "ort_api.h"
 #include "vector_bindings.h"
@@ -43,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createModel", Napi::Function::New<NativeModel::Create>(env, "createModel"));
   exports.Set("apiVersion", Napi::Number::New(env, ORT_API_VERSION));
   RegisterVectorMath(env, exports);
+  RegisterFloatJson(env, exports);
   return exports;
 }
 

@@ -61,6 +61,9 @@ export interface NativeBinding {
   /** `threads`: worker threads to split the rows over (default: every hardware thread). */
   topKAsync(query: Float32Array, matrix: Float32Array, k: number, metric?: Metric, threads?: number): Promise<TopKResult>;
   simdLevel: string;
+  /** JSON text of `v`'s values, each the shortest decimal that reads back as the same float32; with `dim`, an array
+   *  of rows of `dim` values. */
+  floatsJson(v: Float32Array, dim?: number): string;
 }
 
 let cached: NativeBinding | undefined;

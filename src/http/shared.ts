@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SimilarityService } from '../service.js';
 import type { TruncationDirection } from '../tokenizer.js';
+import { binding } from '../binding.js';
 import { HttpError, type Limits } from './api.js';
 
 export const modelField = { type: 'string', minLength: 1, maxLength: 256 } as const;
@@ -29,12 +30,11 @@ declare module 'fastify' {
 
 export const signalOf = (req: FastifyRequest): AbortSignal | undefined => req.abort?.signal;
 
-/** One vector as JSON: a float array, or base64 of its little-endian float32 bytes. */
+/** One vector as JSON: a float array (each value the shortest decimal that reads back as the same float32, written
+ *  natively), or base64 of its little-endian float32 bytes. */
 export function vectorJson(v: Float32Array, encoding: 'float' | 'base64'): string {
   if (encoding === 'base64') return `"${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}"`;
-  // Joining the typed array prints each float32 as the shortest double that round-trips it, as JSON.stringify
-  // would, without building a number array per vector.
-  return `[${Array.prototype.join.call(v, ',')}]`;
+  return binding().floatsJson(v);
 }
 
 /** Sends a body already serialised to JSON (vectors are written straight into it). */
