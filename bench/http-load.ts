@@ -1,37 +1,88 @@
-// The HTTP service under load (autocannon on loopback, bounded in time) against the same service in process:
-// requests/s for single-pair similarity with 1 and 64 concurrent callers, cache off so every request embeds.
+// The HTTP service under load against the same service called in process: 1 and 64 concurrent callers, cache off so
+// every request embeds. The load generator (autocannon) runs in its own process (bench/load-client.ts); the
+// in-process loop runs the same requests (bench/load-requests.ts). Routes: the original similarity route and the
+// OpenAI embeddings route returning vectors as float arrays and as base64.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { SimilarityService } from 'fastembed-native';
 import { buildServer } from 'fastembed-native/server';
 import { describeMachine } from './machine.js';
+import { p50p99 } from './percentiles.js';
+import { type LoadScenario, loadRequest } from './load-requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
 const shared = process.env.FASTEMBED_SHARED ?? path.resolve(benchDir, '../../shared');
-const seconds = process.argv.includes('--smoke') ? 3 : 10;
-const queries = fs
-  .readFileSync(path.join(benchDir, 'corpora', 'queries.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .map((l) => JSON.parse(l) as string);
+const smoke = process.argv.includes('--smoke');
+const seconds = smoke ? 3 : 10;
+const queriesFile = path.join(benchDir, 'corpora', 'queries.jsonl');
+const queries = fs.readFileSync(queriesFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string);
 
-async function inProcess(service: SimilarityService, concurrency: number): Promise<number> {
-  let i = 0;
-  let done = 0;
+interface Measured {
+  requests_per_s: number;
+  /** Texts per model call the micro-batcher formed during the run. */
+  texts_per_call?: number;
+  cpu_share?: number;
+  /** Share of the run the event loop was busy (HTTP, JSON, tokenizer hand-offs): CPU the model doesn't get. */
+  event_loop_busy?: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+}
+
+async function inProcess(service: SimilarityService, scenario: LoadScenario, connections: number): Promise<Measured> {
+  let k = 0;
+  const lat: number[] = [];
   const end = performance.now() + seconds * 1000;
   const worker = async () => {
     while (performance.now() < end) {
-      const k = i++;
-      await service.computeSimilarity(queries[k % queries.length], `${queries[(k * 7 + 1) % queries.length]} ${k}`);
-      done++;
+      const { texts } = loadRequest(scenario, queries, k++);
+      const t = performance.now();
+      if (scenario === 'compute') await service.computeSimilarity(texts[0], texts[1]);
+      else await service.computeBatchEmbeddings(texts);
+      lat.push(performance.now() - t);
     }
   };
   const t = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return (done * 1000) / (performance.now() - t);
+  await Promise.all(Array.from({ length: connections }, worker));
+  return { requests_per_s: (lat.length * 1000) / (performance.now() - t), ...p50p99ms(lat), errors: 0 };
+}
+
+const p50p99ms = (lat: number[]) => {
+  const { p50, p99 } = p50p99(lat);
+  return { p50_ms: p50, p99_ms: p99 };
+};
+
+function overHttp(base: string, scenario: LoadScenario, connections: number): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(here, 'load-client.js'), JSON.stringify({ base, scenario, connections, seconds, queries: queriesFile })], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', () => {
+      const parsed = JSON.parse(out.trim().split('\n').pop() || '{"error":"no output"}');
+      if (parsed.error) reject(new Error(`load generator: ${parsed.error}`));
+      else resolve(parsed);
+    });
+  });
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+
+async function batching(service: SimilarityService, run: () => Promise<Measured>): Promise<Measured> {
+  const before = service.getStats().microBatches;
+  const elu = performance.eventLoopUtilization();
+  const m = await run();
+  const after = service.getStats().microBatches;
+  return {
+    ...m,
+    texts_per_call: (after.requests - before.requests) / Math.max(1, after.batches - before.batches),
+    event_loop_busy: performance.eventLoopUtilization(elu).utilization,
+  };
 }
 
 async function main(): Promise<void> {
@@ -42,37 +93,39 @@ async function main(): Promise<void> {
     enableCache: false,
   });
   const app = await buildServer(service, { logger: false, maxInFlight: 1024 });
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const rows: string[] = ['| callers | in-process req/s | HTTP req/s | HTTP p50 ms | HTTP p99 ms | errors |', '|---|---|---|---|---|---|'];
-  for (const connections of [1, 64]) {
-    const local = await inProcess(service, connections);
-    let k = 0;
-    const result = await autocannon({
-      url: `${url}/api/similarity/compute`,
-      connections,
-      duration: seconds,
-      requests: [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (req: autocannon.Request) => {
-            const n = k++;
-            return { ...req, body: JSON.stringify({ text1: queries[n % queries.length], text2: `${queries[(n * 3 + 2) % queries.length]} #${n}` }) };
-          },
-        },
-      ],
-    });
-    const errors = result.errors + result.non2xx + result.timeouts;
-    rows.push(`| ${connections} | ${local.toFixed(0)} | ${result.requests.average.toFixed(0)} | ${result.latency.p50} | ${result.latency.p99} | ${errors} |`);
-    if (errors > 0) process.exitCode = 1;
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  const scenarios: LoadScenario[] = ['compute', 'embeddings-float', 'embeddings-base64'];
+  const callers = smoke ? [64] : [1, 64];
+  const rows = [
+    '| route | callers | in-process req/s | HTTP req/s | HTTP ÷ in-process | in-process p50 / p99 ms | HTTP p50 / p99 ms | texts per model call | event loop busy | load generator CPU | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const results: object[] = [];
+  for (const scenario of scenarios) {
+    const route = scenario === 'compute' ? 'POST /api/similarity/compute' : `POST /v1/embeddings (${scenario.slice(11)})`;
+    for (const connections of callers) {
+      await inProcess(service, scenario, Math.min(connections, 8)); // warm-up, and so both runs start alike
+      const local = await batching(service, () => inProcess(service, scenario, connections));
+      const http = await batching(service, () => overHttp(base, scenario, connections));
+      const ratio = http.requests_per_s / local.requests_per_s;
+      rows.push(
+        `| ${route} | ${connections} | ${local.requests_per_s.toFixed(0)} | ${http.requests_per_s.toFixed(0)} | ${(100 * ratio).toFixed(0)}% | ` +
+          `${local.p50_ms.toFixed(1)} / ${local.p99_ms.toFixed(1)} | ${http.p50_ms} / ${http.p99_ms} | ${local.texts_per_call!.toFixed(1)} / ${http.texts_per_call!.toFixed(1)} | ${pct(local.event_loop_busy!)} / ${pct(http.event_loop_busy!)} | ${(100 * http.cpu_share!).toFixed(0)}% | ${http.errors} |`,
+      );
+      results.push({ scenario, connections, in_process: local, http, ratio });
+      if (http.errors > 0) process.exitCode = 1;
+    }
   }
   const stats = service.getStats();
   console.log(`Machine: ${describeMachine()}\n`);
+  console.log(`Two texts per request, ${seconds} s per run, cache off; load generator in its own process.\n`);
   console.log(rows.join('\n'));
   console.log(
     `\nMicro-batching: ${stats.microBatches.requests} texts requested in ${stats.microBatches.batches} batches ` +
       `(${(stats.microBatches.requests / Math.max(1, stats.microBatches.batches)).toFixed(1)} texts per model call).`,
   );
+  fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(benchDir, 'results', smoke ? 'http-smoke.json' : 'http.json'), JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), seconds, results }, null, 2));
   await app.close();
   await service.close();
 }
