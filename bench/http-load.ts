@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SimilarityService } from 'fastembed-native';
 import { buildServer } from 'fastembed-native/server';
@@ -16,7 +17,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
 const shared = process.env.FASTEMBED_SHARED ?? path.resolve(benchDir, '../../shared');
 const smoke = process.argv.includes('--smoke');
-const seconds = smoke ? 3 : 10;
+const seconds = smoke ? 3 : 5;
+// In-process and HTTP runs alternate, and each row reports the median of its rounds: this machine's speed drifts by
+// ±15% from minute to minute, more than the difference being measured.
+const rounds = smoke ? 1 : 3;
 const queriesFile = path.join(benchDir, 'corpora', 'queries.jsonl');
 const queries = fs.readFileSync(queriesFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string);
 
@@ -71,6 +75,7 @@ function overHttp(base: string, scenario: LoadScenario, connections: number): Pr
   });
 }
 
+const median = (runs: Measured[]) => [...runs].sort((a, b) => a.requests_per_s - b.requests_per_s)[runs.length >> 1];
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
 async function batching(service: SimilarityService, run: () => Promise<Measured>): Promise<Measured> {
@@ -105,8 +110,14 @@ async function main(): Promise<void> {
     const route = scenario === 'compute' ? 'POST /api/similarity/compute' : `POST /v1/embeddings (${scenario.slice(11)})`;
     for (const connections of callers) {
       await inProcess(service, scenario, Math.min(connections, 8)); // warm-up, and so both runs start alike
-      const local = await batching(service, () => inProcess(service, scenario, connections));
-      const http = await batching(service, () => overHttp(base, scenario, connections));
+      const locals: Measured[] = [];
+      const https: Measured[] = [];
+      for (let r = 0; r < rounds; r++) {
+        locals.push(await batching(service, () => inProcess(service, scenario, connections)));
+        https.push(await batching(service, () => overHttp(base, scenario, connections)));
+      }
+      const local = median(locals);
+      const http = median(https);
       const ratio = http.requests_per_s / local.requests_per_s;
       rows.push(
         `| ${route} | ${connections} | ${local.requests_per_s.toFixed(0)} | ${http.requests_per_s.toFixed(0)} | ${(100 * ratio).toFixed(0)}% | ` +
@@ -118,14 +129,14 @@ async function main(): Promise<void> {
   }
   const stats = service.getStats();
   console.log(`Machine: ${describeMachine()}\n`);
-  console.log(`Two texts per request, ${seconds} s per run, cache off; load generator in its own process.\n`);
+  console.log(`Two texts per request, cache off, load generator in its own process; median of ${rounds} alternating ${seconds}-s runs each.\n`);
   console.log(rows.join('\n'));
   console.log(
     `\nMicro-batching: ${stats.microBatches.requests} texts requested in ${stats.microBatches.batches} batches ` +
       `(${(stats.microBatches.requests / Math.max(1, stats.microBatches.batches)).toFixed(1)} texts per model call).`,
   );
   fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(benchDir, 'results', smoke ? 'http-smoke.json' : 'http.json'), JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), seconds, results }, null, 2));
+  fs.writeFileSync(path.join(benchDir, 'results', smoke ? 'http-smoke.json' : 'http.json'), JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), seconds, rounds, results }, null, 2));
   await app.close();
   await service.close();
 }
