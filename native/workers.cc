@@ -67,9 +67,26 @@ void EmbedWorker::OnOK() {
 }
 
 namespace {
-// A float32 view's elements, copied on the JS thread.
+// A float32 view's first element, and whether its memory is a SharedArrayBuffer's.
+const float* FloatsAt(const Napi::TypedArray& view, bool* shared) {
+  napi_env env = view.Env();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset = 0;
+  bool is_array_buffer = true;
+  if (napi_get_typedarray_info(env, view, &type, &length, &data, &buffer, &offset) != napi_ok ||
+      napi_is_arraybuffer(env, buffer, &is_array_buffer) != napi_ok) {
+    throw Napi::Error::New(env, "topKAsync: could not read the Float32Array");
+  }
+  *shared = !is_array_buffer;  // a typed array's buffer is an ArrayBuffer or a SharedArrayBuffer
+  return static_cast<const float*>(data);
+}
+
 std::vector<float> FloatsOf(const Napi::TypedArray& view) {
-  const auto* begin = reinterpret_cast<const float*>(static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset());
+  bool shared = false;
+  const float* begin = FloatsAt(view, &shared);
   return std::vector<float>(begin, begin + view.ElementLength());
 }
 }  // namespace
@@ -78,15 +95,24 @@ TopKWorker::TopKWorker(Napi::Env env, Napi::TypedArray query, Napi::TypedArray m
                        Metric metric, int threads)
     : PromiseWorker(env),
       query_(FloatsOf(query)),
-      matrix_(FloatsOf(matrix)),
       rows_(matrix.ElementLength() / dim),
       dim_(dim),
       k_(k),
       metric_(metric),
-      threads_(threads) {}
+      threads_(threads) {
+  bool shared = false;
+  const float* data = FloatsAt(matrix, &shared);
+  if (shared) {
+    shared_ = Napi::Persistent(static_cast<Napi::Value>(matrix));
+    matrix_ = data;
+  } else {
+    matrix_copy_.assign(data, data + matrix.ElementLength());
+    matrix_ = matrix_copy_.data();
+  }
+}
 
 void TopKWorker::Work() {
-  result_ = TopK(query_.data(), matrix_.data(), rows_, dim_, k_, metric_, threads_);
+  result_ = TopK(query_.data(), matrix_, rows_, dim_, k_, metric_, threads_);
 }
 
 void TopKWorker::OnOK() { Resolve(TopKResultToJs(Env(), result_)); }

@@ -94,10 +94,13 @@ class TopKWorker : public PromiseWorker {
   void OnOK() override;
 
  private:
-  // Copies, not pointers into the JS buffers: JS can detach (transfer) or resize an ArrayBuffer while Work() runs
-  // on another thread, and reading it then would be a use-after-free.
+  // A matrix on a SharedArrayBuffer is read in place (it can't be detached or shrunk; the reference keeps it alive);
+  // anything else is copied on the JS thread: JS can detach (transfer) or resize an ArrayBuffer while Work() runs on
+  // another thread, and reading it then would be a use-after-free.
   std::vector<float> query_;
-  std::vector<float> matrix_;
+  std::vector<float> matrix_copy_;
+  Napi::Reference<Napi::Value> shared_;
+  const float* matrix_;
   size_t rows_;
   size_t dim_;
   size_t k_;

@@ -330,10 +330,13 @@ export class SimilarityService {
     return source.vectors([source.embedder.queryPrefix + query, ...passages(source.embedder, documents)], signal);
   }
 
-  /** Documents' vectors (all but the first, the query) as one contiguous matrix for the SIMD kernels. */
+  /**
+   * Documents' vectors (all but the first, the query) as one contiguous matrix for the SIMD kernels, on a
+   * SharedArrayBuffer so a large one is searched in place across cores (topK).
+   */
   #matrix(vectors: Float32Array[]): Float32Array {
     const dim = vectors[0].length;
-    const matrix = new Float32Array((vectors.length - 1) * dim);
+    const matrix = new Float32Array(new SharedArrayBuffer((vectors.length - 1) * dim * 4));
     for (let i = 1; i < vectors.length; i++) matrix.set(vectors[i], (i - 1) * dim);
     return matrix;
   }

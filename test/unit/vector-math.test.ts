@@ -109,14 +109,14 @@ describe('topK semantics', () => {
     expect(r.scores[1]).toBe(0);
   });
 
-  test('large matrices go off the event loop (multi-threaded) and agree with the synchronous path', async () => {
+  test('a large matrix on a SharedArrayBuffer is searched on worker threads, in place, and agrees with the synchronous path', async () => {
     const dim = 384;
     const rows = Math.ceil((ASYNC_TOPK_ELEMENTS + 1) / dim) + 3;
     const rand = seeded(7);
     const q = randomVec(dim, rand);
-    const m = randomVec(rows * dim, rand);
+    const m = new Float32Array(new SharedArrayBuffer(rows * dim * 4));
+    m.set(randomVec(rows * dim, rand));
     const pending = topK(q, m, 25);
-    expect(pending).toBeInstanceOf(Promise);
     // A worker thread's result arrives in a later turn of the event loop, never within the calling turn (an inline
     // search would have settled already). Deterministic, unlike racing a setImmediate against the worker.
     let settled = false;
@@ -126,6 +126,26 @@ describe('topK semantics', () => {
     const asyncResult = await pending;
     const syncResult = topKSync(q, m, 25);
     expect(Array.from(asyncResult.indices)).toEqual(Array.from(syncResult.indices));
+    expect(Array.from(asyncResult.scores)).toEqual(Array.from(syncResult.scores));
+  });
+
+  test('any other large matrix is searched in slices that let the event loop run between them, with the same answer', async () => {
+    const dim = 384;
+    const rows = 3 * Math.ceil(ASYNC_TOPK_ELEMENTS / dim) + 17; // four slices, the last one short
+    const rand = seeded(9);
+    const q = randomVec(dim, rand);
+    const m = randomVec(rows * dim, rand);
+    m.set(m.subarray(5 * dim, 6 * dim), (rows - 1) * dim); // a tie across slices: the lower index goes first
+    const immediate = new Promise<string>((resolve) => setImmediate(() => resolve('event loop')));
+    const pending = topK(q, m, 30);
+    expect(await Promise.race([immediate, pending.then(() => 'search')])).toBe('event loop');
+    const got = await pending;
+    const expected = topKSync(q, m, 30);
+    expect(Array.from(got.indices)).toEqual(Array.from(expected.indices));
+    expect(Array.from(got.scores)).toEqual(Array.from(expected.scores));
+    const all = await topK(q, m, rows + 5); // k past the rows: every row, ranked
+    expect(all.indices.length).toBe(rows);
+    expect(Array.from(all.indices.subarray(0, 30))).toEqual(Array.from(expected.indices));
   });
 
   test('the worker thread count is the caller\'s (a container\'s CPU quota): any count gives the same answer, a bad one a RangeError', async () => {
@@ -146,13 +166,22 @@ describe('topK semantics', () => {
     const q = randomVec(dim, rand);
     const m = randomVec(4096 * dim, rand);
     const expected = topKSync(q, m, 10);
-    const pending = topK(q, m, 10);
+    const pending = binding().topKAsync(q, m, 10, 'cosine', 2);
     // Detaches both buffers now, while the search may be running on another thread.
     structuredClone([q.buffer, m.buffer], { transfer: [q.buffer, m.buffer] });
     expect(m.length).toBe(0);
     const got = await pending;
     expect(Array.from(got.indices)).toEqual(Array.from(expected.indices));
     expect(Array.from(got.scores)).toEqual(Array.from(expected.scores));
+  });
+
+  test('a large matrix transferred away during a sliced search: a TypeError that says so, not a crash', async () => {
+    const rand = seeded(12);
+    const dim = 384;
+    const m = randomVec(3 * Math.ceil(ASYNC_TOPK_ELEMENTS / dim) * dim, rand);
+    const pending = topK(randomVec(dim, rand), m, 10);
+    structuredClone(m.buffer, { transfer: [m.buffer] });
+    await expect(pending).rejects.toThrow(/matrix was detached or resized during the search/);
   });
 });
 
