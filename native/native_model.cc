@@ -97,6 +97,7 @@ Napi::Value NativeModel::Create(const Napi::CallbackInfo& info) {
       req.pool.optimized_model_path = o.Get("optimizedModelPath").As<Napi::String>().Utf8Value();
     }
     if (o.Has("allowSpinning")) req.pool.allow_spinning = o.Get("allowSpinning").ToBoolean().Value();
+    if (o.Has("prepackWeights")) req.pool.prepack = o.Get("prepackWeights").ToBoolean().Value();
     if (o.Has("normalize")) req.normalize = o.Get("normalize").ToBoolean().Value();
     if (o.Has("pooling")) {
       const std::string p = o.Get("pooling").ToString().Utf8Value();

@@ -19,6 +19,7 @@ struct SessionPoolOptions {
   int intra_op_threads = 0;          // 0: cores / pool_size
   std::string optimized_model_path;  // "" = don't cache the optimised graph
   bool allow_spinning = true;        // ORT worker threads spin between ops; off saves CPU for other work
+  bool prepack = true;               // ORT's prepacked weights: faster, but one more copy of them per session
 };
 
 // What the model expects and returns, read from the model itself (no hard-coded names).
@@ -74,6 +75,8 @@ class SessionPool {
   void Release(size_t index);
   static ModelSignature ReadSignature(Ort::Session& session);
 
+  // The ORT-format model the sessions read their weights from in place; must outlive them.
+  std::vector<char> model_bytes_;
   std::vector<std::unique_ptr<Ort::Session>> sessions_;
   std::vector<size_t> free_;
   mutable std::mutex mutex_;

@@ -61,7 +61,7 @@ export function optimizedGraphPath(cacheDir: string, modelFile: string, ortVersi
     const dir = path.join(cacheDir, 'optimized');
     fs.mkdirSync(dir, { recursive: true });
     fs.accessSync(dir, fs.constants.W_OK);
-    return path.join(dir, `${key}.onnx`);
+    return path.join(dir, `${key}.ort`);
   } catch {
     return undefined;
   }

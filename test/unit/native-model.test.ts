@@ -231,6 +231,24 @@ describe('lifecycle', () => {
     await Promise.all([first.close(), second.close()]);
   });
 
+  test('a cache path ending .ort: saved in ORT format, and a pool of sessions built on one in-memory copy gives the source model\'s output', async () => {
+    const dir = makeTinyModelDir({ hidden: 32 });
+    const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fe-ort-')), 'tiny.ort');
+    const source = await native.createModel(path.join(dir, 'model.onnx'));
+    const saving = await native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache, poolSize: 2 });
+    expect(saving.info()).toMatchObject({ loadedFromCache: false, poolSize: 2 });
+    expect(fs.readFileSync(cache).subarray(4, 8).toString('latin1')).toBe('ORTM'); // ORT format's flatbuffer identifier
+    const pool = await native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache, poolSize: 3, prepackWeights: false });
+    expect(pool.info()).toMatchObject({ loadedFromCache: true, poolSize: 3 });
+    const { inputIds, mask, shape } = pad(SAMPLE_IDS);
+    const expected = rows(await source.run(inputIds, mask, null, shape), 32);
+    // Six runs at once keep all three sessions busy on the shared weights.
+    const outs = await Promise.all([saving, pool, pool, pool, pool, pool, pool].map((m) => m.run(inputIds, mask, null, shape)));
+    for (const out of outs) rows(out, 32).forEach((v, i) => expect(cosineJs(v, expected[i])).toBeGreaterThanOrEqual(0.99999));
+    expect(fs.readdirSync(path.dirname(cache))).toEqual(['tiny.ort']);
+    await Promise.all([source.close(), saving.close(), pool.close()]);
+  });
+
   test('a corrupt model file rejects with ORT\'s error and code, and does not crash', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-bad-'));
     fs.writeFileSync(path.join(dir, 'model.onnx'), Buffer.from('this is not an onnx model'));
