@@ -195,6 +195,8 @@ export class Embedder {
       dir = await ensureModelDir(spec!, { cacheDir, showProgress: options.showProgress, endpoint: options.hubEndpoint });
     }
     const sourceModel = checkModelDir(dir);
+    // Before quantising: the int8 calibration runs the model.
+    const runtime = loadOnnxRuntime(options.onnxRuntimePath);
     let modelFile = options.quantize === 'int8' ? await quantizedModel(cacheDir, sourceModel) : sourceModel;
     const recipe: Recipe = {
       id: spec?.id ?? path.basename(dir),
@@ -205,7 +207,6 @@ export class Embedder {
       passagePrefix: options.passagePrefix ?? spec?.passagePrefix ?? '',
     };
 
-    const runtime = loadOnnxRuntime(options.onnxRuntimePath);
     const optimizedPath = () => (options.cacheOptimizedModel !== false ? optimizedGraphPath(cacheDir, modelFile, runtime.version) : undefined);
     let optimizedModelPath = optimizedPath();
     const cpus = usableCpus();

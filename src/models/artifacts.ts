@@ -7,10 +7,13 @@ import path from 'node:path';
 import { writeFileAtomicAsync } from '../atomic-write.js';
 import { binding } from '../binding.js';
 import { FastembedError } from '../errors.js';
-import { quantizeInt8 } from './quantize.js';
+import { TextTokenizer } from '../tokenizer.js';
+import { CALIBRATION_TEXTS } from './calibration-text.js';
+import { calibrationModel, outlierChannels } from './outlier-channels.js';
+import { downProjections, quantizeInt8 } from './quantize.js';
 
 /** Changes whenever quantizeInt8 makes different graphs: it names the cached file and enters the fingerprint. */
-export const INT8_VERSION = 'int8-v2';
+export const INT8_VERSION = 'int8-v3';
 
 /**
  * A file's identity by content, cheap enough for start-up and the same on every replica (unlike mtime): its size and
@@ -38,12 +41,47 @@ export async function quantizedModel(cacheDir: string, modelFile: string): Promi
   const out = path.join(cacheDir, 'quantized', `${key}.onnx`);
   if (fs.existsSync(out)) return out;
   await fs.promises.mkdir(path.dirname(out), { recursive: true });
-  const { bytes, report } = quantizeInt8(await fs.promises.readFile(modelFile));
+  const source = await fs.promises.readFile(modelFile);
+  const { bytes, report } = quantizeInt8(source, await calibrate(source, path.dirname(modelFile), path.dirname(out)));
   if (report.quantized === 0) {
     throw new FastembedError(`quantize: 'int8' found no MatMul with constant weights in ${modelFile}; use the model as is`, 'ERR_QUANTIZE');
   }
   await writeFileAtomicAsync(out, bytes);
   return out;
+}
+
+/**
+ * The outlier channels of the model's FFN down projections, from every channel's largest |input| over
+ * CALIBRATION_TEXTS (through a copy of the model that outputs them). A model this can't calibrate keeps its down
+ * projections in fp32, with a warning.
+ */
+async function calibrate(model: Uint8Array, modelDir: string, tmpDir: string): Promise<Map<string, number[]>> {
+  const downs = downProjections(model);
+  if (downs.length === 0) return new Map();
+  const tmp = path.join(tmpDir, `calibration-${process.pid}-${Date.now()}.onnx`);
+  try {
+    await writeFileAtomicAsync(tmp, calibrationModel(model, downs));
+    const native = await binding().createModel(tmp, { pooling: 'none', normalize: false, prepackWeights: false });
+    try {
+      const amax = new Float32Array(downs.reduce((a, d) => a + d.K, 0));
+      // One text per run: no padding tokens in the maxima.
+      for (const t of await TextTokenizer.load(modelDir, 128).encodeBatch([...CALIBRATION_TEXTS])) {
+        const ids = Int32Array.from(t.ids);
+        const out = await native.run(ids, new Int32Array(ids.length).fill(1), null, [1, ids.length]);
+        for (let j = 0; j < amax.length; j++) amax[j] = Math.max(amax[j], out[j]);
+      }
+      return outlierChannels(downs, amax);
+    } finally {
+      await native.close();
+    }
+  } catch (err) {
+    process.emitWarning(`quantize: 'int8' could not calibrate ${modelDir} (${(err as Error).message}); its FFN down projections stay fp32`, {
+      code: 'FASTEMBED_INT8_CALIBRATION',
+    });
+    return new Map();
+  } finally {
+    await fs.promises.rm(tmp, { force: true });
+  }
 }
 
 /**

@@ -1,19 +1,23 @@
 // Dynamic int8 quantisation of an ONNX encoder: MatMuls by a constant float weight become ONNX Runtime's
 // DynamicQuantizeMatMul (weights int8, symmetric, one scale per output column; activations quantised at run time,
-// one scale per batch). Down projections (K > N: the FFN's second MatMul, fed by GELU) stay fp32: their inputs are
-// heavy-tailed, and one uint8 scale for the whole batch cost all-MiniLM-L6-v2 its worst texts (min cosine to fp32
-// 0.9699 with them quantised, 0.976 without; mean 0.992 → 0.9956, measured against sentence-transformers).
-// Everything else in the model is copied byte for byte.
+// one scale per batch). Down projections (K > N: the FFN's second MatMul, fed by GELU) have heavy-tailed inputs: one
+// uint8 scale for the whole batch cost all-MiniLM-L6-v2 its worst texts (min cosine to fp32 0.968). Given their
+// outlier channels (outlier-channels.ts) they are split: those channels multiply in fp32, the rest in int8, and the
+// two products are added; without, they stay fp32. Everything else in the model is copied byte for byte.
+import type { DownProjection } from './outlier-channels.js';
 import { fieldString, ProtoWriter, readFields, repeatedInts, type Field } from './protobuf.js';
 
 const FLOAT = 1;
 const INT8 = 3;
+const INT64 = 7;
 
 export interface QuantizeReport {
   matmuls: number;
   quantized: number;
-  /** MatMuls by a constant weight left in fp32 because they are down projections. */
+  /** Down projections left in fp32 (no outlier channels given for them). */
   keptFp32: number;
+  /** Down projections split into fp32 outlier channels and int8 for the rest. */
+  split: number;
   bytesBefore: number;
   bytesAfter: number;
 }
@@ -51,8 +55,7 @@ function tensor(w: ProtoWriter, name: string, dims: number[], dataType: number, 
   w.bytes(9, raw);
 }
 
-/** Quantises `model` (ONNX bytes). Throws if it is not a model this can read. */
-export function quantizeInt8(model: Uint8Array): { bytes: Uint8Array; report: QuantizeReport } {
+function parse(model: Uint8Array) {
   const modelFields = readFields(model);
   const graphField = modelFields.find((f) => f.field === 7);
   if (!graphField) throw new Error('not an ONNX model: no graph');
@@ -74,27 +77,88 @@ export function quantizeInt8(model: Uint8Array): { bytes: Uint8Array; report: Qu
   const nodes = graph.filter((g) => g.field === 1).map((g) => ({ field: g, fields: readFields(g.bytes!) }));
   const uses = new Map<string, number>();
   for (const n of nodes) for (const i of n.fields.filter((x) => x.field === 1)) uses.set(fieldString(i), (uses.get(fieldString(i)) ?? 0) + 1);
+  const opset = modelFields
+    .filter((f) => f.field === 8)
+    .map((f) => readFields(f.bytes!))
+    .filter((o) => !o.some((x) => x.field === 1 && fieldString(x) !== ''))
+    .map((o) => Number(o.find((x) => x.field === 2)?.value ?? 0n))[0];
+  return { modelFields, graph, inits, graphInputs, nodes, uses, opset };
+}
 
-  const report: QuantizeReport = { matmuls: 0, quantized: 0, keptFp32: 0, bytesBefore: model.length, bytesAfter: 0 };
+/** MatMul by a 2-D float initializer, the weight and its values; undefined for anything else. */
+function constantMatMul(n: { fields: Field[] }, inits: Map<string, Initializer>) {
+  const op = n.fields.find((x) => x.field === 4);
+  const domain = n.fields.find((x) => x.field === 7);
+  if (!op || fieldString(op) !== 'MatMul' || (domain && fieldString(domain) !== '')) return undefined;
+  const inputs = n.fields.filter((x) => x.field === 1).map(fieldString);
+  const b = inits.get(inputs[1]);
+  if (!b || b.dataType !== FLOAT || b.dims.length !== 2 || b.dims[0] < 16 || b.dims[1] < 16) return undefined;
+  const weights = floatsOf(b);
+  return weights && weights.length === b.dims[0] * b.dims[1] ? { inputs, b, weights } : undefined;
+}
+
+/** The FFN down projections (K > N, weight used by them alone) that the calibration measures. */
+export function downProjections(model: Uint8Array): DownProjection[] {
+  const { nodes, inits, uses, opset } = parse(model);
+  if (!(opset >= 11)) return []; // Gather with axis -1, which the split needs
+  return nodes.flatMap((n) => {
+    const m = constantMatMul(n, inits);
+    return m && m.b.dims[0] > m.b.dims[1] && uses.get(m.b.name) === 1 ? [{ input: m.inputs[0], weight: m.b.name, K: m.b.dims[0] }] : [];
+  });
+}
+
+/**
+ * Quantises `model` (ONNX bytes). `outliers` (weight name → input channels, from outlierChannels) lets the down
+ * projections be quantised too. Throws if it is not a model this can read.
+ */
+export function quantizeInt8(model: Uint8Array, outliers: Map<string, number[]> = new Map()): { bytes: Uint8Array; report: QuantizeReport } {
+  const { modelFields, graph, inits, graphInputs, nodes, uses } = parse(model);
+  const report: QuantizeReport = { matmuls: 0, quantized: 0, keptFp32: 0, split: 0, bytesBefore: model.length, bytesAfter: 0 };
   const dropped = new Set<string>();
   const added: Uint8Array[] = [];
   const rewritten = new Map<Field, Uint8Array>();
   for (const n of nodes) {
     const op = n.fields.find((x) => x.field === 4);
-    const domain = n.fields.find((x) => x.field === 7);
-    if (!op || fieldString(op) !== 'MatMul' || (domain && fieldString(domain) !== '')) continue;
-    report.matmuls++;
-    const inputs = n.fields.filter((x) => x.field === 1).map(fieldString);
+    if (op && fieldString(op) === 'MatMul') report.matmuls++;
+    const m = constantMatMul(n, inits);
+    if (!m) continue;
+    const { inputs, b } = m;
     const outputs = n.fields.filter((x) => x.field === 2).map(fieldString);
-    const b = inits.get(inputs[1]);
-    if (!b || b.dataType !== FLOAT || b.dims.length !== 2 || b.dims[0] < 16 || b.dims[1] < 16) continue;
-    const weights = floatsOf(b);
-    if (!weights || weights.length !== b.dims[0] * b.dims[1]) continue;
-
     const [K, N] = b.dims;
-    if (K > N) {
+    let weights = m.weights;
+    const channels = K > N ? outliers.get(b.name) : [];
+    if (channels === undefined) {
       report.keptFp32++;
       continue;
+    }
+    let split: { input: string; output: string; nodes: Uint8Array } | undefined;
+    if (channels.length > 0) {
+      // Outlier channels: zeroed in the int8 product's input (so they don't set its scale) and weight, and
+      // multiplied in fp32 instead: y = int8(x · mask, W · mask) + x[:, outliers] · W[outliers, :].
+      const mask = new Float32Array(K).fill(1);
+      const wOut = new Float32Array(channels.length * N);
+      weights = weights.slice();
+      channels.forEach((k, i) => {
+        mask[k] = 0;
+        wOut.set(weights.subarray(k * N, (k + 1) * N), i * N);
+        weights.fill(0, k * N, (k + 1) * N);
+      });
+      const p = `${b.name}_split`;
+      added.push(new ProtoWriter().message(5, (w) => tensor(w, `${p}_mask`, [K], FLOAT, new Uint8Array(mask.buffer))).finish());
+      added.push(new ProtoWriter().message(5, (w) => tensor(w, `${p}_idx`, [channels.length], INT64, new Uint8Array(BigInt64Array.from(channels, BigInt).buffer))).finish());
+      added.push(new ProtoWriter().message(5, (w) => tensor(w, `${p}_w`, [channels.length, N], FLOAT, new Uint8Array(wOut.buffer))).finish());
+      const g = new ProtoWriter();
+      const op2 = (type: string, ins: string[], out: string, axis?: number) =>
+        g.message(1, (w) => {
+          for (const i of ins) w.string(1, i);
+          w.string(2, out).string(3, `${out}_node`).string(4, type);
+          if (axis !== undefined) w.message(5, (a) => a.string(1, 'axis').int(3, axis).int(20, 2));
+        });
+      op2('Mul', [inputs[0], `${p}_mask`], `${p}_inliers`);
+      op2('Gather', [inputs[0], `${p}_idx`], `${p}_outliers`, -1);
+      op2('MatMul', [`${p}_outliers`, `${p}_w`], `${p}_fp32`);
+      split = { input: `${p}_inliers`, output: `${p}_int8`, nodes: g.finish() };
+      report.split++;
     }
     const scale = new Float32Array(N);
     for (let k = 0; k < K; k++) for (let c = 0; c < N; c++) scale[c] = Math.max(scale[c], Math.abs(weights[k * N + c]));
@@ -111,14 +175,16 @@ export function quantizeInt8(model: Uint8Array): { bytes: Uint8Array; report: Qu
       added.push(new ProtoWriter().message(5, (w) => tensor(w, sName, [N], FLOAT, new Uint8Array(scale.buffer))).finish());
     }
     const node = new ProtoWriter().message(1, (w) => {
-      for (const i of [inputs[0], qName, sName]) w.string(1, i);
-      for (const o of outputs) w.string(2, o);
+      for (const i of [split?.input ?? inputs[0], qName, sName]) w.string(1, i);
+      for (const o of split ? [split.output] : outputs) w.string(2, o);
       const name = n.fields.find((x) => x.field === 3);
       if (name) w.string(3, `${fieldString(name)}_int8`);
       w.string(4, 'DynamicQuantizeMatMul');
       w.string(7, 'com.microsoft');
     });
-    rewritten.set(n.field, node.finish());
+    // A split's nodes replace the MatMul where it stood, keeping the graph in topological order.
+    const add = split && new ProtoWriter().message(1, (w) => w.string(1, split.output).string(1, `${b.name}_split_fp32`).string(2, outputs[0]).string(3, `${b.name}_split_add`).string(4, 'Add'));
+    rewritten.set(n.field, split ? Buffer.concat([split.nodes, node.finish(), add!.finish()]) : node.finish());
     report.quantized++;
     uses.set(b.name, (uses.get(b.name) ?? 1) - 1);
     if (uses.get(b.name) === 0 && !graphInputs.has(b.name)) dropped.add(b.name);

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Embedder } from '../../src/embedder.js';
-import { quantizeInt8 } from '../../src/models/quantize.js';
+import { outlierChannels } from '../../src/models/outlier-channels.js';
+import { downProjections, quantizeInt8 } from '../../src/models/quantize.js';
+import { binding, loadOnnxRuntime } from '../../src/binding.js';
 import { cosineJs } from '../fixtures/reference.js';
 import { fullSizeModel, needsFullSize, sentences } from '../fixtures/shared.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
@@ -23,6 +25,45 @@ describe('quantizeInt8', () => {
     expect(text.split('DynamicQuantizeMatMul').length - 1).toBe(5);
     expect(text).toContain('com.microsoft');
     expect(bytes.length).toBeLessThan(before.length);
+  });
+
+  test('with outlier channels, a down projection is split: those channels in fp32, the rest in int8, the same result', async () => {
+    const dir = makeTinyModelDir({ hidden: 32 });
+    const before = fs.readFileSync(path.join(dir, 'model.onnx'));
+    const downs = downProjections(before);
+    expect(downs.map((d) => d.K)).toEqual([128]); // the FFN's 4H → H
+    const split = quantizeInt8(before, new Map([[downs[0].weight, [3, 64, 127]]]));
+    expect(split.report).toMatchObject({ matmuls: 8, quantized: 6, keptFp32: 0, split: 1 });
+    const text = Buffer.from(split.bytes).toString('latin1');
+    for (const op of ['Gather', 'Add', 'Mul']) expect(text).toContain(op);
+    const whole = quantizeInt8(before, new Map([[downs[0].weight, []]])); // no outliers: plain int8
+    expect(whole.report).toMatchObject({ quantized: 6, split: 0 });
+    // Both run in ONNX Runtime and stay close to fp32 on real token ids.
+    loadOnnxRuntime();
+    const ids = Int32Array.from([101, 7592, 2088, 2003, 1037, 3231, 102]);
+    const mask = new Int32Array(ids.length).fill(1);
+    const run = async (bytes: Uint8Array) => {
+      const file = path.join(dir, `q-${bytes.length}.onnx`);
+      fs.writeFileSync(file, bytes);
+      const m = await binding().createModel(file, { pooling: 'mean', normalize: true });
+      try {
+        return await m.run(ids, mask, null, [1, ids.length]);
+      } finally {
+        await m.close();
+      }
+    };
+    const fp32 = await run(before);
+    expect(cosineJs(fp32, await run(split.bytes))).toBeGreaterThan(0.99);
+    expect(cosineJs(fp32, await run(whole.bytes))).toBeGreaterThan(0.99);
+  });
+
+  test('outlier channels: those far above the median channel, largest first up to 1/32 of them, in channel order', () => {
+    const amax = new Float32Array(2 * 64).fill(1);
+    amax.set([9, 4, 2.9, 30], 10); // first projection: channels 10 (9×), 11 (4×) and 13 (30×) are over 3× the median
+    amax[64 + 5] = 50;
+    const found = outlierChannels([{ input: 'a', weight: 'w1', K: 64 }, { input: 'b', weight: 'w2', K: 64 }], amax);
+    expect(found.get('w1')).toEqual([10, 13]); // 64/32 = 2 at most: the two largest
+    expect(found.get('w2')).toEqual([5]);
   });
 
   test('rejects bytes that are not a model', () => {

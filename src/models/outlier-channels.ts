@@ -1,0 +1,98 @@
+// Outlier channels of the FFN down projections, found on real text. Their input — the GELU output — has a few channels
+// far larger than the rest, and with one int8 scale per batch those few decide the scale and the small ones lose
+// their precision. Measured once at quantisation time (CALIBRATION_TEXTS through a copy of the model that outputs
+// each channel's largest |value|), the outliers are then multiplied in fp32 and the rest in int8 (LLM.int8()'s
+// decomposition, with the outlier channels fixed ahead of time instead of found per batch).
+import { ProtoWriter, readFields } from './protobuf.js';
+
+const FLOAT = 1;
+const ATTR_INT = 2;
+const ATTR_INTS = 7;
+/** A channel is an outlier when its largest |value| is this many times the median channel's. */
+export const OUTLIER_RATIO = 3;
+/** At most this share of a projection's channels go fp32 (more would cost the int8 speed). */
+const MAX_OUTLIER_SHARE = 1 / 32;
+export const CALIBRATION_OUTPUT = 'fastembed_calibration_amax';
+
+export interface DownProjection {
+  /** The MatMul's activation input (the GELU output). */
+  input: string;
+  weight: string;
+  /** Input channels (the weight's rows). */
+  K: number;
+}
+
+function node(w: ProtoWriter, op: string, inputs: string[], output: string, attrs: Record<string, number | number[]> = {}): void {
+  w.message(1, (n) => {
+    for (const i of inputs) n.string(1, i);
+    n.string(2, output);
+    n.string(3, `${output}_node`);
+    n.string(4, op);
+    for (const [name, value] of Object.entries(attrs)) {
+      n.message(5, (a) => {
+        a.string(1, name);
+        if (Array.isArray(value)) for (const v of value) a.int(8, v);
+        else a.int(3, value);
+        a.int(20, Array.isArray(value) ? ATTR_INTS : ATTR_INT);
+      });
+    }
+  });
+}
+
+/**
+ * The model with one output, [batch, 1, ΣK]: for each down projection in order, every channel's largest |input| over
+ * the tokens of each text (Abs, then GlobalMaxPool over tokens), concatenated.
+ */
+export function calibrationModel(model: Uint8Array, downs: DownProjection[]): Uint8Array {
+  const modelFields = readFields(model);
+  const graph = readFields(modelFields.find((f) => f.field === 7)!.bytes!);
+  const g = new ProtoWriter();
+  for (const f of graph) if (f.field !== 12) g.raw(f.raw); // everything but the graph's outputs
+  const pooled = downs.map((d, i) => {
+    const p = `fastembed_calib_${i}`;
+    node(g, 'Abs', [d.input], `${p}_abs`);
+    node(g, 'Transpose', [`${p}_abs`], `${p}_t`, { perm: [0, 2, 1] }); // [B, K, T]
+    node(g, 'GlobalMaxPool', [`${p}_t`], `${p}_max`); // [B, K, 1]
+    return `${p}_max`;
+  });
+  node(g, 'Concat', pooled, 'fastembed_calib_all', { axis: 1 });
+  node(g, 'Transpose', ['fastembed_calib_all'], CALIBRATION_OUTPUT, { perm: [0, 2, 1] }); // [B, 1, ΣK]
+  const total = downs.reduce((a, d) => a + d.K, 0);
+  g.message(12, (v) => {
+    v.string(1, CALIBRATION_OUTPUT);
+    v.message(2, (t) =>
+      t.message(1, (tensor) => {
+        tensor.int(1, FLOAT);
+        tensor.message(2, (shape) => {
+          shape.message(1, (d) => d.string(2, 'batch'));
+          shape.message(1, (d) => d.int(1, 1));
+          shape.message(1, (d) => d.int(1, total));
+        });
+      }),
+    );
+  });
+  const m = new ProtoWriter();
+  for (const f of modelFields) {
+    if (f.field === 7) m.bytes(7, g.finish());
+    else m.raw(f.raw);
+  }
+  return m.finish();
+}
+
+/** Per down projection (by weight name), its outlier channels, from the calibration maxima concatenated as above. */
+export function outlierChannels(downs: DownProjection[], amax: Float32Array): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  let offset = 0;
+  for (const d of downs) {
+    const a = amax.subarray(offset, offset + d.K);
+    const median = [...a].sort((x, y) => x - y)[d.K >> 1];
+    const channels = [...a.keys()]
+      .filter((k) => a[k] > OUTLIER_RATIO * median)
+      .sort((x, y) => a[y] - a[x])
+      .slice(0, Math.floor(d.K * MAX_OUTLIER_SHARE))
+      .sort((x, y) => x - y);
+    out.set(d.weight, channels);
+    offset += d.K;
+  }
+  return out;
+}
