@@ -37,11 +37,6 @@ OrtRuntime::OrtRuntime(std::string path, std::string version)
     : path_(std::move(path)), version_(std::move(version)), env_(nullptr) {
   try {
     env_ = new Ort::Env(ORT_LOGGING_LEVEL_ERROR, "fastembed-native");
-    // One CPU arena shared by every session (session.use_env_allocators), extended by what is requested instead of
-    // the next power of two: activations of a token-budgeted batch, not double that (peak RSS −8 to −17 MB).
-    Ort::MemoryInfo info = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-    Ort::ArenaCfg cfg(0, 1, -1, -1);  // no cap, kSameAsRequested, default initial chunk and growth
-    env_->CreateAndRegisterAllocator(info, cfg);
   } catch (const Ort::Exception& e) {
     RethrowOrt(e, "Creating the ONNX Runtime environment failed");
   }

@@ -1,5 +1,7 @@
 #include "session_pool.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -8,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include "common.h"
@@ -31,24 +32,32 @@ Ort::SessionOptions MakeOptions(int threads, bool allow_spinning, bool prepack, 
   // Shapes change with every batch (dynamic padding): memory patterns would be recomputed each time.
   opts.DisableMemPattern();
   opts.AddConfigEntry("session.intra_op.allow_spinning", allow_spinning ? "1" : "0");
-  // One arena for the process (ort_api.cc), grown by what a batch needs rather than by doubling.
-  opts.AddConfigEntry("session.use_env_allocators", "1");
   // Prepacked (GEMM-ready) weights are a private copy per session (ORT's shared container did not share them for
   // these fused kernels): faster by ~5% in one session, but a pool that shares one in-place copy turns them off.
   if (!prepack) opts.AddConfigEntry("session.disable_prepacking", "1");
   return opts;
 }
 
-std::vector<char> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw OrtFailure("Cannot read " + path, "ERR_MODEL_LOAD");
-  std::vector<char> bytes(static_cast<size_t>(in.tellg()));
-  in.seekg(0);
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) throw OrtFailure("Cannot read " + path, "ERR_MODEL_LOAD");
-  return bytes;
+}  // namespace
+
+SessionPool::MappedFile::MappedFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || st.st_size == 0) {
+    if (fd >= 0) close(fd);
+    throw OrtFailure("Cannot read " + path, "ERR_MODEL_LOAD");
+  }
+  // Private and read-only: the cache file is replaced by rename, never rewritten in place, so the mapping stays valid.
+  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) throw OrtFailure("Cannot map " + path, "ERR_MODEL_LOAD");
+  data = p;
+  size = static_cast<size_t>(st.st_size);
 }
 
-}  // namespace
+SessionPool::MappedFile::~MappedFile() {
+  if (data != nullptr) munmap(data, size);
+}
 
 SessionPool::SessionPool(const std::string& model_path, const SessionPoolOptions& options) {
   OrtRuntime& runtime = OrtRuntime::Get();
@@ -61,7 +70,7 @@ SessionPool::SessionPool(const std::string& model_path, const SessionPoolOptions
   intra_op_threads_ = threads;
 
   // With a cache path, ORT's optimised graph is saved once in ORT format (ending .ort) and every session of the pool
-  // is created from one in-memory copy of it, its initializers used in place: one copy of the weights per process
+  // is created on one read-only mapping of it, its initializers used in place: one copy of the weights per process
   // instead of one per session, and no protobuf parsing at start. A cache path ending .onnx keeps ONNX format.
   const std::string& cached = options.optimized_model_path;
   const bool in_place = cached.size() > 4 && cached.compare(cached.size() - 4, 4, ".ort") == 0;
@@ -76,7 +85,7 @@ SessionPool::SessionPool(const std::string& model_path, const SessionPoolOptions
       const bool saved = FileExists(tmp) && std::rename(tmp.c_str(), cached.c_str()) == 0;
       if (!saved) std::remove(tmp.c_str());
       just_saved = saved;
-      // In place, the pool is created from the saved bytes below (this session holds its own copy of the weights).
+      // In place, the pool is created on the saved file below (this session holds its own copy of the weights).
       if (!saved || !in_place) sessions_.push_back(std::move(first));
     }
     std::string source = model_path;
@@ -86,17 +95,17 @@ SessionPool::SessionPool(const std::string& model_path, const SessionPoolOptions
       source = cached;
       level = GraphOptimizationLevel::ORT_DISABLE_ALL;
       loaded_from_cache_ = !just_saved;
-      if (in_place) model_bytes_ = ReadWholeFile(cached);
+      if (in_place) model_bytes_ = std::make_unique<MappedFile>(cached);
     }
     while (static_cast<int>(sessions_.size()) < pool_size) {
       Ort::SessionOptions opts = MakeOptions(threads, options.allow_spinning, options.prepack, level);
-      if (model_bytes_.empty()) {
+      if (!model_bytes_) {
         sessions_.push_back(std::make_unique<Ort::Session>(runtime.env(), source.c_str(), opts));
         continue;
       }
       opts.AddConfigEntry("session.use_ort_model_bytes_directly", "1");
       opts.AddConfigEntry("session.use_ort_model_bytes_for_initializers", "1");
-      sessions_.push_back(std::make_unique<Ort::Session>(runtime.env(), model_bytes_.data(), model_bytes_.size(), opts));
+      sessions_.push_back(std::make_unique<Ort::Session>(runtime.env(), model_bytes_->data, model_bytes_->size, opts));
     }
     signature_ = ReadSignature(*sessions_[0]);
   } catch (const Ort::Exception& e) {
@@ -198,6 +207,7 @@ void SessionPool::Close() {
   cv_.wait(lock, [this] { return pending_jobs_ == 0 && free_.size() == sessions_.size(); });
   const bool had_sessions = !sessions_.empty();
   sessions_.clear();  // releases every OrtSession now, not at GC time
+  model_bytes_.reset();  // after the sessions that read from it
   free_.clear();
   cv_.notify_all();
 #if defined(__GLIBC__)

@@ -75,8 +75,18 @@ class SessionPool {
   void Release(size_t index);
   static ModelSignature ReadSignature(Ort::Session& session);
 
-  // The ORT-format model the sessions read their weights from in place; must outlive them.
-  std::vector<char> model_bytes_;
+  // The ORT-format model, mapped read-only from the cache file: the sessions read their weights from it in place, so
+  // it must outlive them; unmapped (not left to malloc) when the pool goes.
+  struct MappedFile {
+    void* data = nullptr;
+    size_t size = 0;
+    MappedFile() = default;
+    explicit MappedFile(const std::string& path);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+  };
+  std::unique_ptr<MappedFile> model_bytes_;
   std::vector<std::unique_ptr<Ort::Session>> sessions_;
   std::vector<size_t> free_;
   mutable std::mutex mutex_;

@@ -43,7 +43,7 @@ export interface NativeModel {
 export interface CreateModelOptions {
   poolSize?: number;
   intraOpThreads?: number;
-  /** Where ORT's optimised graph is cached; ending .ort, every session reads its weights in place from one copy. */
+  /** Where ORT's optimised graph is cached; ending .ort, every session reads its weights in place from one mapping. */
   optimizedModelPath?: string;
   /** ORT's prepacked weights (default true): ~5% faster, one more copy of the weights per session. */
   prepackWeights?: boolean;

@@ -42,9 +42,9 @@ export interface EmbedderOptions {
   queryPrefix?: string;
   passagePrefix?: string;
   /**
-   * Save ONNX Runtime's optimised graph in ORT format in cacheDir/optimized and start from it next time, every pooled
-   * session reading its weights in place from one copy in memory (default true: the next start takes ≈ 170–210 ms
-   * instead of ≈ 280, and a pool holds one copy of the weights instead of one per session; see BENCHMARKS.md).
+   * Save ONNX Runtime's optimised graph in ORT format in cacheDir/optimized and start from it next time, the file
+   * mapped and every pooled session reading its weights from it in place (default true: the next start takes
+   * ≈ 115–130 ms instead of ≈ 280, and a pool holds one copy of the weights instead of one per session).
    */
   cacheOptimizedModel?: boolean;
   /**
