@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     const bulk = child(system, 'bulk', opts);
     const query = child(system, 'query', opts);
     const cold = child(system, 'cold', opts);
-    const error = [bulk.error, query.error, cold.error].filter(Boolean).join(' | ') || undefined;
+    const error = [...new Set([bulk.error, query.error, cold.error].filter(Boolean))].join(' | ') || undefined;
     rows.push({
       system,
       docs_per_s: bulk.docs_per_s as number,
