@@ -3,11 +3,9 @@
 // their precision. Measured once at quantisation time (CALIBRATION_TEXTS through a copy of the model that outputs
 // each channel's largest |value|), the outliers are then multiplied in fp32 and the rest in int8 (LLM.int8()'s
 // decomposition, with the outlier channels fixed ahead of time instead of found per batch).
+import { DataType, type NodeSpec, writeNode, writeOutput } from './onnx-writer.js';
 import { ProtoWriter, readFields } from './protobuf.js';
 
-const FLOAT = 1;
-const ATTR_INT = 2;
-const ATTR_INTS = 7;
 /** A channel is an outlier when its largest |value| is this many times the median channel's. */
 export const OUTLIER_RATIO = 3;
 /** At most this share of a projection's channels go fp32 (more would cost the int8 speed). */
@@ -22,22 +20,8 @@ export interface DownProjection {
   K: number;
 }
 
-function node(w: ProtoWriter, op: string, inputs: string[], output: string, attrs: Record<string, number | number[]> = {}): void {
-  w.message(1, (n) => {
-    for (const i of inputs) n.string(1, i);
-    n.string(2, output);
-    n.string(3, `${output}_node`);
-    n.string(4, op);
-    for (const [name, value] of Object.entries(attrs)) {
-      n.message(5, (a) => {
-        a.string(1, name);
-        if (Array.isArray(value)) for (const v of value) a.int(8, v);
-        else a.int(3, value);
-        a.int(20, Array.isArray(value) ? ATTR_INTS : ATTR_INT);
-      });
-    }
-  });
-}
+const node = (g: ProtoWriter, op: string, inputs: string[], output: string, attrs?: NodeSpec['attrs']) =>
+  writeNode(g, { op, inputs, outputs: [output], attrs });
 
 /**
  * The model with one output, [batch, 1, ΣK]: for each down projection in order, every channel's largest |input| over
@@ -58,19 +42,7 @@ export function calibrationModel(model: Uint8Array, downs: DownProjection[]): Ui
   node(g, 'Concat', pooled, 'fastembed_calib_all', { axis: 1 });
   node(g, 'Transpose', ['fastembed_calib_all'], CALIBRATION_OUTPUT, { perm: [0, 2, 1] }); // [B, 1, ΣK]
   const total = downs.reduce((a, d) => a + d.K, 0);
-  g.message(12, (v) => {
-    v.string(1, CALIBRATION_OUTPUT);
-    v.message(2, (t) =>
-      t.message(1, (tensor) => {
-        tensor.int(1, FLOAT);
-        tensor.message(2, (shape) => {
-          shape.message(1, (d) => d.string(2, 'batch'));
-          shape.message(1, (d) => d.int(1, 1));
-          shape.message(1, (d) => d.int(1, total));
-        });
-      }),
-    );
-  });
+  writeOutput(g, { name: CALIBRATION_OUTPUT, type: DataType.FLOAT, shape: ['batch', 1, total] });
   const m = new ProtoWriter();
   for (const f of modelFields) {
     if (f.field === 7) m.bytes(7, g.finish());

@@ -4,12 +4,9 @@
 // uint8 scale for the whole batch cost all-MiniLM-L6-v2 its worst texts (min cosine to fp32 0.968). Given their
 // outlier channels (outlier-channels.ts) they are split: those channels multiply in fp32, the rest in int8, and the
 // two products are added; without, they stay fp32. Everything else in the model is copied byte for byte.
+import { DataType, type TensorSpec, writeInitializer, writeNode } from './onnx-writer.js';
 import type { DownProjection } from './outlier-channels.js';
 import { fieldString, ProtoWriter, readFields, repeatedInts, type Field } from './protobuf.js';
-
-const FLOAT = 1;
-const INT8 = 3;
-const INT64 = 7;
 
 export interface QuantizeReport {
   matmuls: number;
@@ -48,12 +45,11 @@ function floatsOf(t: Initializer): Float32Array | undefined {
   return new Float32Array(all.buffer, 0, total / 4);
 }
 
-function tensor(w: ProtoWriter, name: string, dims: number[], dataType: number, raw: Uint8Array): void {
-  for (const d of dims) w.int(1, d);
-  w.int(2, dataType);
-  w.string(8, name);
-  w.bytes(9, raw);
-}
+const initializer = (t: TensorSpec): Uint8Array => {
+  const w = new ProtoWriter();
+  writeInitializer(w, t);
+  return w.finish();
+};
 
 function parse(model: Uint8Array) {
   const modelFields = readFields(model);
@@ -92,7 +88,7 @@ function constantMatMul(n: { fields: Field[] }, inits: Map<string, Initializer>)
   if (!op || fieldString(op) !== 'MatMul' || (domain && fieldString(domain) !== '')) return undefined;
   const inputs = n.fields.filter((x) => x.field === 1).map(fieldString);
   const b = inits.get(inputs[1]);
-  if (!b || b.dataType !== FLOAT || b.dims.length !== 2 || b.dims[0] < 16 || b.dims[1] < 16) return undefined;
+  if (!b || b.dataType !== DataType.FLOAT || b.dims.length !== 2 || b.dims[0] < 16 || b.dims[1] < 16) return undefined;
   const weights = floatsOf(b);
   return weights && weights.length === b.dims[0] * b.dims[1] ? { inputs, b, weights } : undefined;
 }
@@ -144,16 +140,12 @@ export function quantizeInt8(model: Uint8Array, outliers: Map<string, number[]> 
         weights.fill(0, k * N, (k + 1) * N);
       });
       const p = `${b.name}_split`;
-      added.push(new ProtoWriter().message(5, (w) => tensor(w, `${p}_mask`, [K], FLOAT, new Uint8Array(mask.buffer))).finish());
-      added.push(new ProtoWriter().message(5, (w) => tensor(w, `${p}_idx`, [channels.length], INT64, new Uint8Array(BigInt64Array.from(channels, BigInt).buffer))).finish());
-      added.push(new ProtoWriter().message(5, (w) => tensor(w, `${p}_w`, [channels.length, N], FLOAT, new Uint8Array(wOut.buffer))).finish());
+      added.push(initializer({ name: `${p}_mask`, dims: [K], type: DataType.FLOAT, data: mask }));
+      added.push(initializer({ name: `${p}_idx`, dims: [channels.length], type: DataType.INT64, data: BigInt64Array.from(channels, BigInt) }));
+      added.push(initializer({ name: `${p}_w`, dims: [channels.length, N], type: DataType.FLOAT, data: wOut }));
       const g = new ProtoWriter();
-      const op2 = (type: string, ins: string[], out: string, axis?: number) =>
-        g.message(1, (w) => {
-          for (const i of ins) w.string(1, i);
-          w.string(2, out).string(3, `${out}_node`).string(4, type);
-          if (axis !== undefined) w.message(5, (a) => a.string(1, 'axis').int(3, axis).int(20, 2));
-        });
+      const op2 = (op: string, ins: string[], out: string, axis?: number) =>
+        writeNode(g, { op, inputs: ins, outputs: [out], name: `${out}_node`, attrs: axis === undefined ? {} : { axis } });
       op2('Mul', [inputs[0], `${p}_mask`], `${p}_inliers`);
       op2('Gather', [inputs[0], `${p}_idx`], `${p}_outliers`, -1);
       op2('MatMul', [`${p}_outliers`, `${p}_w`], `${p}_fp32`);
@@ -170,21 +162,22 @@ export function quantizeInt8(model: Uint8Array, outliers: Map<string, number[]> 
     const qName = `${b.name}_int8`;
     const sName = `${b.name}_int8_scale`;
     if (!inits.has(qName)) {
-      inits.set(qName, { name: qName, dims: [K, N], dataType: INT8, fields: [] });
-      added.push(new ProtoWriter().message(5, (w) => tensor(w, qName, [K, N], INT8, new Uint8Array(q.buffer))).finish());
-      added.push(new ProtoWriter().message(5, (w) => tensor(w, sName, [N], FLOAT, new Uint8Array(scale.buffer))).finish());
+      inits.set(qName, { name: qName, dims: [K, N], dataType: DataType.INT8, fields: [] });
+      added.push(initializer({ name: qName, dims: [K, N], type: DataType.INT8, data: q }));
+      added.push(initializer({ name: sName, dims: [N], type: DataType.FLOAT, data: scale }));
     }
-    const node = new ProtoWriter().message(1, (w) => {
-      for (const i of [split?.input ?? inputs[0], qName, sName]) w.string(1, i);
-      for (const o of split ? [split.output] : outputs) w.string(2, o);
-      const name = n.fields.find((x) => x.field === 3);
-      if (name) w.string(3, `${fieldString(name)}_int8`);
-      w.string(4, 'DynamicQuantizeMatMul');
-      w.string(7, 'com.microsoft');
+    const node = new ProtoWriter();
+    const name = n.fields.find((x) => x.field === 3);
+    writeNode(node, {
+      op: 'DynamicQuantizeMatMul',
+      domain: 'com.microsoft',
+      inputs: [split?.input ?? inputs[0], qName, sName],
+      outputs: split ? [split.output] : outputs,
+      ...(name ? { name: `${fieldString(name)}_int8` } : {}),
     });
     // A split's nodes replace the MatMul where it stood, keeping the graph in topological order.
-    const add = split && new ProtoWriter().message(1, (w) => w.string(1, split.output).string(1, `${b.name}_split_fp32`).string(2, outputs[0]).string(3, `${b.name}_split_add`).string(4, 'Add'));
-    rewritten.set(n.field, split ? Buffer.concat([split.nodes, node.finish(), add!.finish()]) : node.finish());
+    if (split) writeNode(node, { op: 'Add', inputs: [split.output, `${b.name}_split_fp32`], outputs: [outputs[0]], name: `${b.name}_split_add` });
+    rewritten.set(n.field, split ? Buffer.concat([split.nodes, node.finish()]) : node.finish());
     report.quantized++;
     uses.set(b.name, (uses.get(b.name) ?? 1) - 1);
     if (uses.get(b.name) === 0 && !graphInputs.has(b.name)) dropped.add(b.name);
