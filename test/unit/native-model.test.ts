@@ -191,7 +191,8 @@ describe('lifecycle', () => {
   test.skipIf(!fullSizeModel)(`cancel(token) stops a batch while ONNX Runtime runs it, and one that has not started${needsFullSize}`, async () => {
     const model = await native.createModel(path.join(fullSizeModel!, 'model.onnx'), { poolSize: 1 });
     try {
-      // 64 × 512 tokens through the full-size model: seconds of work, so a cancel 200 ms in lands mid-run.
+      // 64 × 512 tokens through the full-size model: ~10 s of work, so a cancel 1 s in lands mid-run even when other
+      // test files hold the libuv threads for a while (200 ms was not always enough for the run to start).
       const rows = 64;
       const seq = 512;
       const ids = new Int32Array(rows * seq).fill(2000);
@@ -203,7 +204,7 @@ describe('lifecycle', () => {
       setTimeout(() => {
         model.cancel(running);
         model.cancel(waiting);
-      }, 200);
+      }, 1000);
       const [a, b] = await Promise.allSettled([first, second]);
       expect(a).toMatchObject({ status: 'rejected', reason: { code: 'ERR_CANCELLED', message: expect.stringMatching(/cancelled while it ran/) } });
       expect(b).toMatchObject({ status: 'rejected', reason: { code: 'ERR_CANCELLED', message: expect.stringMatching(/cancelled before it ran/) } });
