@@ -4,6 +4,7 @@
 // each channel's largest |value|), the outliers are then multiplied in fp32 and the rest in int8 (LLM.int8()'s
 // decomposition, with the outlier channels fixed ahead of time instead of found per batch).
 import { DataType, type NodeSpec, writeNode, writeOutput } from './onnx-writer.js';
+import { withGraph } from './onnx-graph.js';
 import { ProtoWriter, readFields } from './protobuf.js';
 
 /** A channel is an outlier when its largest |value| is this many times the median channel's. */
@@ -43,12 +44,7 @@ export function calibrationModel(model: Uint8Array, downs: DownProjection[]): Ui
   node(g, 'Transpose', ['fastembed_calib_all'], CALIBRATION_OUTPUT, { perm: [0, 2, 1] }); // [B, 1, ΣK]
   const total = downs.reduce((a, d) => a + d.K, 0);
   writeOutput(g, { name: CALIBRATION_OUTPUT, type: DataType.FLOAT, shape: ['batch', 1, total] });
-  const m = new ProtoWriter();
-  for (const f of modelFields) {
-    if (f.field === 7) m.bytes(7, g.finish());
-    else m.raw(f.raw);
-  }
-  return m.finish();
+  return withGraph(modelFields, g.finish());
 }
 
 /** Per down projection (by weight name), its outlier channels, from the calibration maxima concatenated as above. */
@@ -58,10 +54,11 @@ export function outlierChannels(downs: DownProjection[], amax: Float32Array): Ma
   for (const d of downs) {
     const a = amax.subarray(offset, offset + d.K);
     const median = [...a].sort((x, y) => x - y)[d.K >> 1];
+    const found = [...a.keys()].filter((k) => a[k] > OUTLIER_RATIO * median).length;
+    // Rounded up to a multiple of 8 with the next largest: the int8 rest keeps a K the GEMM kernels tile evenly.
     const channels = [...a.keys()]
-      .filter((k) => a[k] > OUTLIER_RATIO * median)
       .sort((x, y) => a[y] - a[x])
-      .slice(0, Math.floor(d.K * MAX_OUTLIER_SHARE))
+      .slice(0, Math.min(Math.ceil(found / 8) * 8, Math.floor(d.K * MAX_OUTLIER_SHARE)))
       .sort((x, y) => x - y);
     out.set(d.weight, channels);
     offset += d.K;

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Embedder } from '../../src/embedder.js';
+import { parseModel } from '../../src/models/onnx-graph.js';
+import { DataType, encodeModel } from '../../src/models/onnx-writer.js';
 import { outlierChannels } from '../../src/models/outlier-channels.js';
 import { downProjections, quantizeInt8 } from '../../src/models/quantize.js';
 import { binding, loadOnnxRuntime } from '../../src/binding.js';
@@ -12,30 +14,40 @@ import { fullSizeModel, needsFullSize, sentences } from '../fixtures/shared.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
 const texts = sentences(30);
+const ops = (model: Uint8Array) => parseModel(model).nodes.map((n) => n.op);
+const count = (list: string[], op: string) => list.filter((o) => o === op).length;
 
 describe('quantizeInt8', () => {
-  test('rewrites every MatMul by a constant weight, and only those', () => {
+  test('rewrites every MatMul by a constant weight, and only those, with the bias Add after it folded in', () => {
     const dir = makeTinyModelDir({ hidden: 32 });
     const before = fs.readFileSync(path.join(dir, 'model.onnx'));
     const { bytes, report } = quantizeInt8(before);
     // tiny BERT: q, k, v, output, FFN in and out are weights (6); q·kᵀ and probs·v multiply activations (2).
-    // FFN out is a down projection (4H → H) and stays fp32.
-    expect(report).toMatchObject({ matmuls: 8, quantized: 5, keptFp32: 1 });
-    const text = Buffer.from(bytes).toString('latin1');
-    expect(text.split('DynamicQuantizeMatMul').length - 1).toBe(5);
-    expect(text).toContain('com.microsoft');
+    // FFN out is a down projection (4H → H) and stays fp32. Only FFN in has a bias.
+    expect(report).toMatchObject({ matmuls: 8, quantized: 5, keptFp32: 1, split: 0, foldedBiases: 1 });
+    const after = ops(bytes);
+    expect(count(after, 'DynamicQuantizeMatMul')).toBe(5);
+    expect(count(after, 'MatMul')).toBe(3);
+    expect(count(after, 'Add')).toBe(count(ops(before), 'Add') - 1);
     expect(bytes.length).toBeLessThan(before.length);
   });
 
-  test('with outlier channels, a down projection is split: those channels in fp32, the rest in int8, the same result', async () => {
+  test('with outlier channels, the FFN is split by channel: theirs through an fp32 copy of it, the rest in int8', async () => {
     const dir = makeTinyModelDir({ hidden: 32 });
     const before = fs.readFileSync(path.join(dir, 'model.onnx'));
     const downs = downProjections(before);
     expect(downs.map((d) => d.K)).toEqual([128]); // the FFN's 4H → H
     const split = quantizeInt8(before, new Map([[downs[0].weight, [3, 64, 127]]]));
     expect(split.report).toMatchObject({ matmuls: 8, quantized: 6, keptFp32: 0, split: 1 });
-    const text = Buffer.from(split.bytes).toString('latin1');
-    for (const op of ['Gather', 'Add', 'Mul']) expect(text).toContain(op);
+    // Up and down projections in int8 for 125 channels; a second up projection, activation (one Erf) and down
+    // projection for the 3 outliers in fp32; no op over the whole activation added.
+    const after = ops(split.bytes);
+    expect(count(after, 'DynamicQuantizeMatMul')).toBe(6);
+    expect(count(after, 'Erf')).toBe(2);
+    expect(count(after, 'MatMul')).toBe(4);
+    expect(count(after, 'Gather')).toBe(count(ops(before), 'Gather'));
+    const int8Up = parseModel(split.bytes).inits.get(`${parseModel(before).nodes.find((n) => n.outputs[0] === 'h0')!.inputs[1]}_rest_int8`);
+    expect(int8Up?.dims).toEqual([32, 125]);
     const whole = quantizeInt8(before, new Map([[downs[0].weight, []]])); // no outliers: plain int8
     expect(whole.report).toMatchObject({ quantized: 6, split: 0 });
     // Both run in ONNX Runtime and stay close to fp32 on real token ids.
@@ -57,13 +69,42 @@ describe('quantizeInt8', () => {
     expect(cosineJs(fp32, await run(whole.bytes))).toBeGreaterThan(0.99);
   });
 
-  test('outlier channels: those far above the median channel, largest first up to 1/32 of them, in channel order', () => {
-    const amax = new Float32Array(2 * 64).fill(1);
-    amax.set([9, 4, 2.9, 30], 10); // first projection: channels 10 (9×), 11 (4×) and 13 (30×) are over 3× the median
-    amax[64 + 5] = 50;
-    const found = outlierChannels([{ input: 'a', weight: 'w1', K: 64 }, { input: 'b', weight: 'w2', K: 64 }], amax);
-    expect(found.get('w1')).toEqual([10, 13]); // 64/32 = 2 at most: the two largest
-    expect(found.get('w2')).toEqual([5]);
+  test('an FFN whose activation is read elsewhere is not split: its down projection stays fp32', () => {
+    const ffn = (exposeActivation: boolean) =>
+      encodeModel({
+        name: 'ffn',
+        nodes: [
+          { op: 'MatMul', inputs: ['x', 'w1'], outputs: ['h0'] },
+          { op: 'Add', inputs: ['h0', 'b1'], outputs: ['h1'] },
+          { op: 'Relu', inputs: ['h1'], outputs: ['act'] },
+          { op: 'MatMul', inputs: ['act', 'w2'], outputs: ['y'] },
+        ],
+        initializers: [
+          { name: 'w1', dims: [16, 64], type: DataType.FLOAT, data: new Float32Array(16 * 64).fill(0.1) },
+          { name: 'b1', dims: [64], type: DataType.FLOAT, data: new Float32Array(64) },
+          { name: 'w2', dims: [64, 16], type: DataType.FLOAT, data: new Float32Array(64 * 16).fill(0.1) },
+        ],
+        inputs: [{ name: 'x', type: DataType.FLOAT, shape: ['batch', 16] }],
+        outputs: [{ name: 'y', type: DataType.FLOAT, shape: ['batch', 16] }, ...(exposeActivation ? [{ name: 'act', type: DataType.FLOAT, shape: ['batch', 64] }] : [])],
+        opset: 17,
+      });
+    const outliers = new Map([['w2', [5]]]);
+    expect(quantizeInt8(ffn(false), outliers).report).toMatchObject({ quantized: 2, split: 1, keptFp32: 0 });
+    expect(quantizeInt8(ffn(true), outliers).report).toMatchObject({ quantized: 1, split: 0, keptFp32: 1 });
+  });
+
+  test('outlier channels: those far above the median channel, rounded up to 8 with the next largest, at most 1/32', () => {
+    const amax = new Float32Array(512 + 64).fill(1);
+    amax.set([9, 4, 2.9, 30], 10); // channels 10 (9×), 11 (4×) and 13 (30×) are over 3× the median; 12 is next
+    amax.set([2, 2.5, 1.5, 1.2], 100); // the next largest, to round 3 up to 8
+    amax[512 + 5] = 50; // second projection, K = 64: at most 2 channels
+    amax[512 + 6] = 40;
+    amax[512 + 7] = 30;
+    const found = outlierChannels([{ input: 'a', weight: 'w1', K: 512 }, { input: 'b', weight: 'w2', K: 64 }], amax);
+    expect(found.get('w1')).toEqual([10, 11, 12, 13, 100, 101, 102, 103]);
+    expect(found.get('w2')).toEqual([5, 6]);
+    const none = outlierChannels([{ input: 'a', weight: 'w1', K: 64 }], new Float32Array(64).fill(1));
+    expect(none.get('w1')).toEqual([]);
   });
 
   test('rejects bytes that are not a model', () => {
