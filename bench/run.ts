@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const gflops = await sgemmGflops(path.join(root, 'package.json'), os.availableParallelism());
   const ours = rows.find((r) => r.system === 'fastembed-native')!;
   const achieved = ours.docs_per_s ? flops / (n / ours.docs_per_s) / 1e9 : NaN;
-  const topk = smoke ? await topkBench([10_000], 20) : await topkBench([10_000, 100_000], 50);
+  const topk = smoke ? await topkBench([10_000], 200) : await topkBench([10_000, 100_000], 2000);
 
   const lines: string[] = [];
   lines.push(`Machine: ${describeMachine()}`);

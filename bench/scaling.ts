@@ -5,9 +5,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Embedder, topK } from 'fastembed-native';
+import { Embedder } from 'fastembed-native';
 import { describeMachine } from './machine.js';
 import { lineChart } from './svg-chart.js';
+import { timeIt } from './timing.js';
+import { topkPaths } from './topk.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
@@ -20,18 +22,6 @@ const LENGTHS = smoke ? [16, 128] : [8, 16, 32, 64, 128, 256, 512];
 const BATCHES = smoke ? [1, 16] : [1, 2, 4, 8, 16, 32, 64, 128, 256];
 const BATCH_LENGTH = 64; // tokens per text in the batch-size sweep: a sentence or a short passage
 const TOPK_ROWS = smoke ? [10_000] : [10_000, 100_000, 1_000_000];
-
-/** Runs `fn` until `minMs` has passed (at least twice after a warm-up call); mean ms per call. */
-async function timeIt(fn: () => Promise<unknown>, minMs: number): Promise<number> {
-  await fn();
-  let calls = 0;
-  const t = performance.now();
-  while (calls < 2 || performance.now() - t < minMs) {
-    await fn();
-    calls++;
-  }
-  return (performance.now() - t) / calls;
-}
 
 /** Real token sequences of exactly `length` ids ([CLS] … [SEP]) cut from the corpus' token stream. */
 function sequences(stream: number[], cls: number, sep: number, length: number, count: number): number[][] {
@@ -72,20 +62,8 @@ async function main(): Promise<void> {
   }
   for (const v of variants) await v.embedder.close();
 
-  // The same search on an ordinary Float32Array (sliced on the JS thread) and on a SharedArrayBuffer (in place on
-  // worker threads, as the service builds its matrices).
-  const topk: Array<{ rows: number; plainMs: number; sharedMs: number }> = [];
+  const topk = await topkPaths(TOPK_ROWS, smoke ? 200 : 2000);
   const dim = 384;
-  for (const rows of TOPK_ROWS) {
-    const matrix = new Float32Array(new SharedArrayBuffer(rows * dim * 4));
-    let seed = 11;
-    for (let i = 0; i < matrix.length; i++) matrix[i] = ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
-    const plain = matrix.slice();
-    const query = matrix.slice(0, dim);
-    const sharedMs = await timeIt(() => topK(query, matrix, 10), smoke ? 200 : 2000);
-    const plainMs = await timeIt(() => topK(query, plain, 10), smoke ? 200 : 2000);
-    topk.push({ rows, plainMs, sharedMs });
-  }
   const gbPerS = (rows: number, ms: number) => (rows * dim * 4) / 1e9 / (ms / 1000);
 
   const machine = describeMachine();

@@ -1,5 +1,8 @@
 // findMostSimilar's search step: the native SIMD top-k against a plain JS loop over the same cached vectors.
 import { topK } from 'fastembed-native';
+import { timeIt } from './timing.js';
+
+const DIM = 384;
 
 export interface TopkResult {
   rows: number;
@@ -27,24 +30,36 @@ function jsTopK(q: Float32Array, m: Float32Array, dim: number, k: number): numbe
   return scores.slice(0, k).map((x) => x.i);
 }
 
-export async function topkBench(sizes: number[], reps: number): Promise<TopkResult[]> {
-  const dim = 384;
+/** rows × 384 uniform values in [-0.5, 0.5) from a fixed seed, on a SharedArrayBuffer if `shared`. */
+function randomMatrix(rows: number, shared: boolean): Float32Array {
+  const m = new Float32Array(shared ? new SharedArrayBuffer(rows * DIM * 4) : new ArrayBuffer(rows * DIM * 4));
   let seed = 7;
-  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5);
+  for (let i = 0; i < m.length; i++) m[i] = (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
+  return m;
+}
+
+/** The public topK (synchronous for small matrices, worker threads for large ones) against the JS loop. */
+export async function topkBench(sizes: number[], minMs: number): Promise<TopkResult[]> {
   const out: TopkResult[] = [];
   for (const rows of sizes) {
-    const m = Float32Array.from({ length: rows * dim }, rand);
-    const q = Float32Array.from({ length: dim }, rand);
-    const time = async (fn: () => unknown, count: number) => {
-      await fn();
-      const t = performance.now();
-      for (let i = 0; i < count; i++) await fn();
-      return (performance.now() - t) / count;
-    };
-    // The public topK: synchronous for small matrices, worker threads for large ones.
-    const nativeMs = await time(() => topK(q, m, 10), reps);
-    const jsMs = await time(() => jsTopK(q, m, dim, 10), Math.max(3, Math.floor(reps / 10)));
-    out.push({ rows, nativeMs, jsMs });
+    const m = randomMatrix(rows, false);
+    const q = m.slice(0, DIM);
+    out.push({ rows, nativeMs: await timeIt(() => topK(q, m, 10), minMs), jsMs: await timeIt(() => jsTopK(q, m, DIM, 10), minMs) });
+  }
+  return out;
+}
+
+/**
+ * The same search on an ordinary Float32Array (sliced on the JS thread) and on a SharedArrayBuffer (in place on
+ * worker threads, as the service builds its matrices).
+ */
+export async function topkPaths(sizes: number[], minMs: number): Promise<Array<{ rows: number; plainMs: number; sharedMs: number }>> {
+  const out = [];
+  for (const rows of sizes) {
+    const shared = randomMatrix(rows, true);
+    const plain = shared.slice();
+    const q = shared.slice(0, DIM);
+    out.push({ rows, sharedMs: await timeIt(() => topK(q, shared, 10), minMs), plainMs: await timeIt(() => topK(q, plain, 10), minMs) });
   }
   return out;
 }
