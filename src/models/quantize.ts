@@ -56,7 +56,10 @@ export function quantizeInt8(model: Uint8Array, outliers: Map<string, number[]> 
   const added: TensorSpec[] = [];
   const uses = new Map([...g.inits.keys()].map((name) => [name, g.consumers.get(name)?.length ?? 0]));
   const released = new Set<string>();
-  const release = (name: string) => released.add(name) && uses.set(name, uses.get(name)! - 1);
+  const release = (name: string) => {
+    released.add(name);
+    uses.set(name, uses.get(name)! - 1);
+  };
 
   const dqmm = (input: string, weight: string, weights: Float32Array, K: number, N: number, bias: string | undefined, output: string) => {
     const qName = `${weight}_int8`;
