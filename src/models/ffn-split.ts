@@ -2,8 +2,7 @@
 // of the up projection, the activation, their rows of the down projection — runs in fp32, the rest in int8
 // (LLM.int8()'s decomposition, channels fixed by calibration). Splitting the weights instead of the activations costs
 // no pass over the [tokens, 4H] activation (a mask and a gather did: 7 % of the int8 model's time).
-import type { TensorSpec } from './onnx-writer.js';
-import { DataType, writeNode } from './onnx-writer.js';
+import { DataType, type TensorSpec, writeNode } from './onnx-writer.js';
 import { biasAdd, constantMatMul, floatsOf, isScalarConstant, renamedNode, type ConstantMatMul, type OnnxGraph, type OnnxNode } from './onnx-graph.js';
 import { ProtoWriter } from './protobuf.js';
 

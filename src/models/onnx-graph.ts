@@ -1,6 +1,7 @@
 // An ONNX model read for rewriting: its nodes with their inputs and outputs resolved, who produces and who consumes
 // each tensor, its initializers; and the model written back with a new graph, every untouched field copied byte for
 // byte. The int8 rewrite (quantize.ts, ffn-split.ts) and the calibration graph (outlier-channels.ts) use it.
+import { DataType } from './onnx-writer.js';
 import { fieldString, ProtoWriter, readFields, repeatedInts, type Field } from './protobuf.js';
 
 export interface OnnxNode {
@@ -61,7 +62,10 @@ export function parseModel(model: Uint8Array): OnnxGraph {
   const consumers = new Map<string, OnnxNode[]>();
   for (const n of nodes) {
     for (const o of n.outputs) producer.set(o, n);
-    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+    for (const i of n.inputs) {
+      if (!consumers.has(i)) consumers.set(i, []);
+      consumers.get(i)!.push(n);
+    }
   }
   return { modelFields, graph, nodes, inits, graphInputs: valueNames(graph, 11), graphOutputs: valueNames(graph, 12), producer, consumers };
 }
@@ -131,13 +135,12 @@ export interface ConstantMatMul {
   N: number;
 }
 
-const FLOAT = 1;
 
 /** `n` as a MatMul by a 2-D float initializer (both sides ≥ 16), or undefined for anything else. */
 export function constantMatMul(g: OnnxGraph, n: OnnxNode): ConstantMatMul | undefined {
   if (n.op !== 'MatMul' || n.domain !== '') return undefined;
   const b = g.inits.get(n.inputs[1]);
-  if (!b || b.dataType !== FLOAT || b.dims.length !== 2 || b.dims[0] < 16 || b.dims[1] < 16) return undefined;
+  if (!b || b.dataType !== DataType.FLOAT || b.dims.length !== 2 || b.dims[0] < 16 || b.dims[1] < 16) return undefined;
   const weights = floatsOf(b);
   return weights && weights.length === b.dims[0] * b.dims[1] ? { weight: b, weights, K: b.dims[0], N: b.dims[1] } : undefined;
 }
@@ -150,5 +153,5 @@ export function biasAdd(g: OnnxGraph, n: OnnxNode, size: number): { add: OnnxNod
   if (users.length !== 1 || g.graphOutputs.has(out) || add.op !== 'Add' || add.domain !== '' || add.inputs.length !== 2) return undefined;
   const bias = add.inputs[0] === out ? add.inputs[1] : add.inputs[0];
   const t = g.inits.get(bias);
-  return t && !g.graphInputs.has(bias) && t.dataType === FLOAT && t.dims.length === 1 && t.dims[0] === size ? { add, bias } : undefined;
+  return t && !g.graphInputs.has(bias) && t.dataType === DataType.FLOAT && t.dims.length === 1 && t.dims[0] === size ? { add, bias } : undefined;
 }

@@ -77,15 +77,19 @@ export function quantizeInt8(model: Uint8Array, outliers: Map<string, number[]> 
     });
     return w.finish();
   };
-  /** `n` quantised, the bias Add after it folded in; its output is `n`'s (or the Add's) unless `output` is given. */
-  const quantized = (n: OnnxNode, weight: string, weights: Float32Array, K: number, N: number, output?: string) => {
+  /**
+   * `n` quantised, the bias Add after it folded in. `output` is what the graph reads from them (the Add's output, or
+   * `n`'s); the int8 node writes it, or `into` when given.
+   */
+  const quantized = (n: OnnxNode, weight: string, weights: Float32Array, K: number, N: number, into?: string) => {
     const bias = biasAdd(g, n, N);
     if (bias) {
       rewritten.set(bias.add.field, new Uint8Array());
       report.foldedBiases++;
     }
     report.quantized++;
-    return dqmm(n.inputs[0], weight, weights, K, N, bias?.bias, output ?? (bias ? bias.add.outputs[0] : n.outputs[0]));
+    const output = bias ? bias.add.outputs[0] : n.outputs[0];
+    return { node: dqmm(n.inputs[0], weight, weights, K, N, bias?.bias, into ?? output), output };
   };
 
   // FFNs to split, found first: their up projection comes before the down projection that decides.
@@ -115,17 +119,16 @@ export function quantizeInt8(model: Uint8Array, outliers: Map<string, number[]> 
       release(ffn.upMatMul.weight.name);
       release(ffn.upBias.bias);
       // The down projection's int8 rest plus the fp32 outlier branch, where the down projection stood.
-      const out = biasAdd(g, n, m.N)?.add.outputs[0] ?? n.outputs[0];
       const int8 = quantized(n, `${m.weight.name}_rest`, s.down.weights, s.down.K, s.down.N, `${s.output}_rest`);
       const sum = new ProtoWriter();
-      writeNode(sum, { op: 'Add', inputs: [`${s.output}_rest`, s.output], outputs: [out], name: `${s.output}_sum` });
-      rewritten.set(n.field, Buffer.concat([s.nodes, int8, sum.finish()]));
+      writeNode(sum, { op: 'Add', inputs: [`${s.output}_rest`, s.output], outputs: [int8.output], name: `${s.output}_sum` });
+      rewritten.set(n.field, Buffer.concat([s.nodes, int8.node, sum.finish()]));
       report.split++;
     } else if (m.K > m.N && outliers.get(m.weight.name)?.length !== 0) {
       report.keptFp32++; // not calibrated, or an FFN the split can't read
       continue;
     } else {
-      rewritten.set(n.field, quantized(n, m.weight.name, m.weights, m.K, m.N));
+      rewritten.set(n.field, quantized(n, m.weight.name, m.weights, m.K, m.N).node);
     }
     release(m.weight.name);
   }
