@@ -207,7 +207,10 @@ export class Embedder {
       passagePrefix: options.passagePrefix ?? spec?.passagePrefix ?? '',
     };
 
-    const optimizedPath = () => (options.cacheOptimizedModel !== false ? optimizedGraphPath(cacheDir, modelFile, runtime.version) : undefined);
+    const optimizedPath = () =>
+      options.cacheOptimizedModel !== false
+        ? optimizedGraphPath(cacheDir, sourceModel, options.quantize ?? 'none', modelFile, runtime.version)
+        : undefined;
     let optimizedModelPath = optimizedPath();
     const cpus = usableCpus();
     const poolSize = options.poolSize ?? 1;

@@ -37,10 +37,10 @@ export function contentFingerprint(file: string): string {
 /** The int8 copy of `modelFile`, made on first use and written atomically into cacheDir/quantized. */
 export async function quantizedModel(cacheDir: string, modelFile: string): Promise<string> {
   const st = fs.statSync(modelFile);
-  const key = createHash('sha256').update([path.resolve(modelFile), st.size, st.mtimeMs, INT8_VERSION].join('\0')).digest('hex').slice(0, 24);
-  const out = path.join(cacheDir, 'quantized', `${key}.onnx`);
+  const out = cacheFile(path.join(cacheDir, 'quantized'), [path.resolve(modelFile)], [st.size, st.mtimeMs, INT8_VERSION], '.onnx');
   if (fs.existsSync(out)) return out;
   await fs.promises.mkdir(path.dirname(out), { recursive: true });
+  removeStale(out);
   const source = await fs.promises.readFile(modelFile);
   const { bytes, report } = quantizeInt8(source, await calibrate(source, path.dirname(modelFile), path.dirname(out)));
   if (report.quantized === 0) {
@@ -85,23 +85,55 @@ async function calibrate(model: Uint8Array, modelDir: string, tmpDir: string): P
 }
 
 /**
- * Where the optimised graph of `modelFile` is cached: keyed by the model's path, size and mtime, the ORT version
- * and the CPU, since ORT's "all" level bakes in hardware-specific kernels. undefined if cacheDir isn't writable.
+ * Where the optimised graph of `modelFile` is cached. `sourceModel` and `variant` name the slot it fills, with the CPU
+ * and the SIMD level, since ORT's "all" level bakes in hardware-specific kernels; the file it is made from (size,
+ * mtime) and the ORT version name its version. undefined if cacheDir isn't writable.
  */
-export function optimizedGraphPath(cacheDir: string, modelFile: string, ortVersion: string): string | undefined {
+export function optimizedGraphPath(
+  cacheDir: string,
+  sourceModel: string,
+  variant: string,
+  modelFile: string,
+  ortVersion: string,
+): string | undefined {
   try {
     const st = fs.statSync(modelFile);
     const cpu = os.cpus()[0]?.model ?? 'cpu';
-    const key = createHash('sha256')
-      .update([path.resolve(modelFile), st.size, st.mtimeMs, ortVersion, cpu, binding().simdLevel].join('\0'))
-      .digest('hex')
-      .slice(0, 24);
     const dir = path.join(cacheDir, 'optimized');
     fs.mkdirSync(dir, { recursive: true });
     fs.accessSync(dir, fs.constants.W_OK);
-    return path.join(dir, `${key}.ort`);
+    const slot = [path.resolve(sourceModel), variant, cpu, binding().simdLevel];
+    const file = cacheFile(dir, slot, [path.resolve(modelFile), st.size, st.mtimeMs, ortVersion], '.ort');
+    if (!fs.existsSync(file)) removeStale(file);
+    return file;
   } catch {
     return undefined;
   }
 }
 
+const hash12 = (parts: unknown[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 12);
+
+/** `<slot>-<version><ext>` in dir: a cache file has one slot (what it is for) and replaces older versions in it. */
+function cacheFile(dir: string, slot: unknown[], version: unknown[], ext: string): string {
+  return path.join(dir, `${hash12(slot)}-${hash12(version)}${ext}`);
+}
+
+/**
+ * Before a new version of a cache file is made: deletes the older versions in its slot (a re-exported model, a new
+ * ORT or int8 pass leave ~the model's size behind each) and files named by the older one-hash scheme. A replica
+ * still running on an old file keeps its open copy (unlink); best effort, a file that won't go stays.
+ */
+function removeStale(file: string): void {
+  const dir = path.dirname(file);
+  const name = path.basename(file);
+  const ext = path.extname(name);
+  const slot = name.slice(0, 13);
+  for (const f of fs.readdirSync(dir)) {
+    const stale = !f.startsWith(name) && f.endsWith(ext) && (f.startsWith(slot) || /^[0-9a-f]{24}\.(onnx|ort)$/.test(f));
+    try {
+      if (stale) fs.rmSync(path.join(dir, f), { force: true });
+    } catch {
+      // not ours to remove (permissions): left for whoever owns it
+    }
+  }
+}
