@@ -9,7 +9,7 @@ import { Embedder } from 'fastembed-native';
 import { describeMachine } from './machine.js';
 import { lineChart } from './svg-chart.js';
 import { timeIt } from './timing.js';
-import { topkPaths } from './topk.js';
+import { DIM, topkPaths } from './topk.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
@@ -63,14 +63,13 @@ async function main(): Promise<void> {
   for (const v of variants) await v.embedder.close();
 
   const topk = await topkPaths(TOPK_ROWS, smoke ? 200 : 2000);
-  const dim = 384;
-  const gbPerS = (rows: number, ms: number) => (rows * dim * 4) / 1e9 / (ms / 1000);
+  const gbPerS = (rows: number, ms: number) => (rows * DIM * 4) / 1e9 / (ms / 1000);
 
   const machine = describeMachine();
   const charts = {
     'length.svg': lineChart({ title: 'Throughput against text length (all-MiniLM-L6-v2 shape)', xLabel: 'tokens per text', yLabel: 'texts per second', series: byLength, logX: true }),
     'batch.svg': lineChart({ title: `Throughput against texts per call (${BATCH_LENGTH} tokens each)`, xLabel: 'texts per embed call', yLabel: 'texts per second', series: byBatch, logX: true }),
-    'topk.svg': lineChart({ title: 'findMostSimilar search step: top-10 of N × 384 floats', xLabel: 'vectors searched', yLabel: 'GB/s read', series: [
+    'topk.svg': lineChart({ title: `findMostSimilar search step: top-10 of N × ${DIM} floats`, xLabel: 'vectors searched', yLabel: 'GB/s read', series: [
         { name: 'SharedArrayBuffer', points: topk.map((t) => [t.rows, gbPerS(t.rows, t.sharedMs)]) },
         { name: 'Float32Array', points: topk.map((t) => [t.rows, gbPerS(t.rows, t.plainMs)]) },
       ],
@@ -99,7 +98,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|',
     ...topk.map(
       (t) =>
-        `| ${t.rows.toLocaleString('en')} | ${((t.rows * dim * 4) / 1e6).toFixed(0)} MB | ${t.sharedMs.toFixed(2)} | ${gbPerS(t.rows, t.sharedMs).toFixed(1)} | ` +
+        `| ${t.rows.toLocaleString('en')} | ${((t.rows * DIM * 4) / 1e6).toFixed(0)} MB | ${t.sharedMs.toFixed(2)} | ${gbPerS(t.rows, t.sharedMs).toFixed(1)} | ` +
         `${t.plainMs.toFixed(2)} | ${gbPerS(t.rows, t.plainMs).toFixed(1)} |`,
     ),
   ].join('\n');

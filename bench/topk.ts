@@ -2,7 +2,7 @@
 import { topK } from 'fastembed-native';
 import { timeIt } from './timing.js';
 
-const DIM = 384;
+export const DIM = 384;
 
 export interface TopkResult {
   rows: number;
