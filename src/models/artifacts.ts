@@ -38,16 +38,15 @@ export function contentFingerprint(file: string): string {
 export async function quantizedModel(cacheDir: string, modelFile: string): Promise<string> {
   const st = fs.statSync(modelFile);
   const out = cacheFile(path.join(cacheDir, 'quantized'), [path.resolve(modelFile)], [st.size, st.mtimeMs, INT8_VERSION], '.onnx');
-  if (fs.existsSync(out)) return out;
+  if (fs.existsSync(out)) return claim(out);
   await fs.promises.mkdir(path.dirname(out), { recursive: true });
-  removeStale(out);
   const source = await fs.promises.readFile(modelFile);
   const { bytes, report } = quantizeInt8(source, await calibrate(source, path.dirname(modelFile), path.dirname(out)));
   if (report.quantized === 0) {
     throw new FastembedError(`quantize: 'int8' found no MatMul with constant weights in ${modelFile}; use the model as is`, 'ERR_QUANTIZE');
   }
   await writeFileAtomicAsync(out, bytes);
-  return out;
+  return claim(out);
 }
 
 /**
@@ -86,8 +85,8 @@ async function calibrate(model: Uint8Array, modelDir: string, tmpDir: string): P
 
 /**
  * Where the optimised graph of `modelFile` is cached. `sourceModel` and `variant` name the slot it fills, with the CPU
- * and the SIMD level, since ORT's "all" level bakes in hardware-specific kernels; the file it is made from (size,
- * mtime) and the ORT version name its version. undefined if cacheDir isn't writable.
+ * and the SIMD level, since ORT's "all" level bakes in hardware-specific kernels; the file it is made from and the
+ * ORT version name its version. undefined if cacheDir isn't writable.
  */
 export function optimizedGraphPath(
   cacheDir: string,
@@ -103,9 +102,10 @@ export function optimizedGraphPath(
     fs.mkdirSync(dir, { recursive: true });
     fs.accessSync(dir, fs.constants.W_OK);
     const slot = [path.resolve(sourceModel), variant, cpu, binding().simdLevel];
-    const file = cacheFile(dir, slot, [path.resolve(modelFile), st.size, st.mtimeMs, ortVersion], '.ort');
-    if (!fs.existsSync(file)) removeStale(file);
-    return file;
+    // An int8 copy is named by what it was made from; its own mtime moves when claim() marks it used.
+    const made = path.resolve(modelFile) !== path.resolve(sourceModel);
+    const version = [path.resolve(modelFile), ortVersion, st.size, made ? '' : st.mtimeMs];
+    return claim(cacheFile(dir, slot, version, '.ort'));
   } catch {
     return undefined;
   }
@@ -113,27 +113,45 @@ export function optimizedGraphPath(
 
 const hash12 = (parts: unknown[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 12);
 
-/** `<slot>-<version><ext>` in dir: a cache file has one slot (what it is for) and replaces older versions in it. */
+/** `<slot>-<version><ext>` in dir: a cache file fills one slot (what it is for); newer versions replace it. */
 function cacheFile(dir: string, slot: unknown[], version: unknown[], ext: string): string {
   return path.join(dir, `${hash12(slot)}-${hash12(version)}${ext}`);
 }
 
+/** How long a cache file may go unused before another version of its slot replaces it for good. */
+export const STALE_AFTER_MS = 24 * 3600 * 1000;
+
 /**
- * Before a new version of a cache file is made: deletes the older versions in its slot (a re-exported model, a new
- * ORT or int8 pass leave ~the model's size behind each) and files named by the older one-hash scheme. A replica
- * still running on an old file keeps its open copy (unlink); best effort, a file that won't go stays.
+ * Marks `file` used (its atime; no cache key reads a made file's mtime) and deletes the other versions in its slot,
+ * and files of the older one-hash naming, unused for STALE_AFTER_MS: a re-exported model or a new ORT or int8 pass
+ * would otherwise leave ~the model's size behind each time, while two installs of different versions sharing the
+ * default cache dir keep both their files. Best effort: a file that won't go stays.
  */
-function removeStale(file: string): void {
+function claim(file: string): string {
   const dir = path.dirname(file);
   const name = path.basename(file);
-  const ext = path.extname(name);
   const slot = name.slice(0, 13);
-  for (const f of fs.readdirSync(dir)) {
-    const stale = !f.startsWith(name) && f.endsWith(ext) && (f.startsWith(slot) || /^[0-9a-f]{24}\.(onnx|ort)$/.test(f));
+  const now = Date.now();
+  try {
+    fs.utimesSync(file, new Date(now), fs.statSync(file).mtime);
+  } catch {
+    // not made yet, or read-only: nothing to mark
+  }
+  // Temp files a crashed writer left count too; one being written now was touched a moment ago.
+  const ours = (f: string) => f !== name && (f.startsWith(slot) || /^[0-9a-f]{24}\.(onnx|ort)$/.test(f));
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter(ours);
+  } catch {
+    // no folder yet, or not readable: nothing to tidy
+  }
+  for (const f of names) {
     try {
-      if (stale) fs.rmSync(path.join(dir, f), { force: true });
+      const p = path.join(dir, f);
+      if (now - fs.statSync(p).atimeMs > STALE_AFTER_MS) fs.rmSync(p, { force: true });
     } catch {
-      // not ours to remove (permissions): left for whoever owns it
+      // removed by another process first, or not ours to remove (permissions)
     }
   }
+  return file;
 }
