@@ -13,8 +13,7 @@ function cpuFlags(): Set<string> {
 }
 
 /** True on x86 CPUs with an int8 dot-product instruction (AVX-512 VNNI or AVX-VNNI). */
-export function hasVnni(): boolean {
-  const flags = cpuFlags();
+export function hasVnni(flags = cpuFlags()): boolean {
   return flags.has('avx512_vnni') || flags.has('avx_vnni');
 }
 
@@ -24,7 +23,7 @@ export function describeMachine(): string {
   const simd =
     os.arch() === 'arm64'
       ? has('asimd') ? 'NEON' : 'no NEON'
-      : [has('avx512f') ? 'AVX-512' : 'no AVX-512', hasVnni() ? 'VNNI' : 'no VNNI', has('avx2') && has('fma') ? 'AVX2+FMA' : 'no AVX2'].join(', ');
+      : [has('avx512f') ? 'AVX-512' : 'no AVX-512', hasVnni(flags) ? 'VNNI' : 'no VNNI', has('avx2') && has('fma') ? 'AVX2+FMA' : 'no AVX2'].join(', ');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${cpu} (${simd}), ${os.availableParallelism()} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 }

@@ -30,7 +30,7 @@ function jsTopK(q: Float32Array, m: Float32Array, dim: number, k: number): numbe
   return scores.slice(0, k).map((x) => x.i);
 }
 
-/** rows × 384 uniform values in [-0.5, 0.5) from a fixed seed, on a SharedArrayBuffer if `shared`. */
+/** rows × DIM uniform values in [-0.5, 0.5) from a fixed seed, on a SharedArrayBuffer if `shared`. */
 function randomMatrix(rows: number, shared: boolean): Float32Array {
   const m = new Float32Array(shared ? new SharedArrayBuffer(rows * DIM * 4) : new ArrayBuffer(rows * DIM * 4));
   let seed = 7;

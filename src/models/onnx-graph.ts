@@ -135,7 +135,6 @@ export interface ConstantMatMul {
   N: number;
 }
 
-
 /** `n` as a MatMul by a 2-D float initializer (both sides ≥ 16), or undefined for anything else. */
 export function constantMatMul(g: OnnxGraph, n: OnnxNode): ConstantMatMul | undefined {
   if (n.op !== 'MatMul' || n.domain !== '') return undefined;
