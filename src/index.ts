@@ -5,8 +5,8 @@
  * @packageDocumentation
  * @module fastembed-native
  */
-export { Embedder, type EmbedderOptions, type EmbedOptions, type EmbeddingMatrix } from './embedder.js';
-export { FastembedError, ClosedError } from './errors.js';
+export { Embedder, type EmbedderOptions, type EmbedOptions, type EmbeddingMatrix } from './engine/embedder.js';
+export { FastembedError, ClosedError } from './util/errors.js';
 export {
   MODELS,
   MODEL_IDS,
@@ -21,8 +21,8 @@ export {
 export { downloadFile, type DownloadOptions, type DownloadProgress } from './models/download.js';
 export { exportBertCheckpoint } from './models/bert-export.js';
 export { defaultCacheDir, ensureModelDir, checkModelDir, type ResolveOptions } from './models/loader.js';
-export { loadOnnxRuntime, runtimeCandidates, type Metric, type TopKResult } from './binding.js';
-export { dot, cosine, normalize, scoreAll, topK, topKSync, ASYNC_TOPK_ELEMENTS } from './vector.js';
+export { loadOnnxRuntime, runtimeCandidates, type Metric, type TopKResult } from './runtime/binding.js';
+export { dot, cosine, normalize, scoreAll, topK, topKSync, ASYNC_TOPK_ELEMENTS } from './runtime/vector.js';
 export {
   SimilarityService,
   type SimilarityMethod,
@@ -34,12 +34,12 @@ export {
   type ServiceStatus,
   type ServiceDependencies,
   type ModelInfo,
-} from './service.js';
-export { ModelSet } from './model-set.js';
-export type { TokenizedText, TokenDetail, TruncationDirection } from './tokenizer.js';
-export { DEFAULT_CONFIG, presets, resolveConfig, loadConfigFile, configFromEnv, ConfigError, type SimilarityConfig, type PresetName } from './config.js';
-export { JaccardFallback } from './fallback.js';
+} from './service/service.js';
+export { ModelSet } from './service/model-set.js';
+export type { TokenizedText, TokenDetail, TruncationDirection } from './runtime/tokenizer.js';
+export { DEFAULT_CONFIG, presets, resolveConfig, loadConfigFile, configFromEnv, ConfigError, type SimilarityConfig, type PresetName } from './service/config.js';
+export { JaccardFallback } from './service/fallback.js';
 export { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
 export type { EmbeddingStore } from './cache/store.js';
-export { MicroBatcher, type EmbedMany } from './micro-batcher.js';
-export { planBatches, type BatchPlanOptions } from './batching.js';
+export { MicroBatcher, type EmbedMany } from './engine/micro-batcher.js';
+export { planBatches, type BatchPlanOptions } from './engine/batching.js';

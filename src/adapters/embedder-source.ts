@@ -1,6 +1,6 @@
 // EmbedderSource: what every framework adapter holds — an Embedder the caller passed (shared, never closed here), or
 // one created from options on first use (so constructing an adapter is cheap and synchronous) and closed by close().
-import { Embedder, type EmbedderOptions } from '../embedder.js';
+import { Embedder, type EmbedderOptions } from '../engine/embedder.js';
 
 export type EmbedderInput = Embedder | EmbedderOptions;
 

@@ -1,6 +1,6 @@
 // Shared CLI option parsing: model options, config file, and the service config they make.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { configFromEnv, loadConfigFile, presets, resolveConfig, type SimilarityConfig } from '../config.js';
+import { configFromEnv, loadConfigFile, presets, resolveConfig, type SimilarityConfig } from '../service/config.js';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string', short: 'm' },

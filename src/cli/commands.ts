@@ -2,14 +2,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { embedderOptionsFrom, type SimilarityConfig } from '../config.js';
-import { Embedder } from '../embedder.js';
+import { embedderOptionsFrom, type SimilarityConfig } from '../service/config.js';
+import { Embedder } from '../engine/embedder.js';
 import { DEFAULT_LIMITS, DEFAULT_PORT } from '../http/defaults.js';
-import { ModelSet } from '../model-set.js';
+import { ModelSet } from '../service/model-set.js';
 import { exportBertCheckpoint } from '../models/bert-export.js';
 import { ensureModelDir } from '../models/loader.js';
 import { getModelSpec, MODELS } from '../models/registry.js';
-import { SimilarityService } from '../service.js';
+import { SimilarityService } from '../service/service.js';
 import { configFromArgs, MODEL_HELP, MODEL_OPTIONS, parse, positiveIntOption, UsageError } from './args.js';
 import { formatEmbeddings, type EmbedFormat } from './output.js';
 

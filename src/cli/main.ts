@@ -1,7 +1,7 @@
 // fastembed-native CLI entry: dispatches to a command, turns usage errors into exit code 2 with a hint.
-import { ConfigError } from '../config.js';
-import { FastembedError } from '../errors.js';
-import { packageVersion } from '../paths.js';
+import { ConfigError } from '../service/config.js';
+import { FastembedError } from '../util/errors.js';
+import { packageVersion } from '../util/paths.js';
 import { UsageError } from './args.js';
 import { commands } from './commands.js';
 

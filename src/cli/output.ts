@@ -1,5 +1,5 @@
 // Output formats for embeddings: JSON, NDJSON, and .npy (NumPy's array format, float32, row-major).
-import type { EmbeddingMatrix } from '../embedder.js';
+import type { EmbeddingMatrix } from '../engine/embedder.js';
 
 export type EmbedFormat = 'json' | 'ndjson' | 'npy';
 

@@ -1,7 +1,7 @@
 // What every HTTP API module provides (the original routes, OpenAI's, TEI's, operations) and the one error model
 // they share: an error has a kind; each API decides the status and the body shape a kind gets in its own dialect.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ModelSet } from '../model-set.js';
+import type { ModelSet } from '../service/model-set.js';
 
 export type ErrorKind =
   | 'validation' // the request is malformed or a value is out of range

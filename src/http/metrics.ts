@@ -1,6 +1,6 @@
 // Prometheus metrics with the seed's names, in a registry per server (so several servers can share a process).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
-import type { SimilarityService } from '../service.js';
+import type { SimilarityService } from '../service/service.js';
 
 export class ServiceMetrics {
   readonly registry = new Registry();

@@ -1,5 +1,5 @@
 // The OpenAPI document, built from the same route schemas Fastify validates requests with, so it cannot drift.
-import { packageVersion } from '../paths.js';
+import { packageVersion } from '../util/paths.js';
 import type { HttpApi } from './api.js';
 
 export function buildOpenApi(apis: HttpApi[], options: { secured: boolean }): object {

@@ -1,5 +1,5 @@
 // Operations: the design's health check, readiness, Prometheus metrics and the OpenAPI document.
-import type { SimilarityService } from '../service.js';
+import type { SimilarityService } from '../service/service.js';
 import { PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
 import type { ServiceMetrics } from './metrics.js';
 import { redactPaths } from './redact.js';

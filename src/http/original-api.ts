@@ -1,7 +1,7 @@
 // The original Go service's routes, exactly as its design has them (field names, top_k <= 0 meaning 5, stats wrapped
 // in {stats, timestamp} with snake_case keys, the design's log fields); our additions are extra fields only.
 import type { FastifyRequest } from 'fastify';
-import type { ServiceStats } from '../service.js';
+import type { ServiceStats } from '../service/service.js';
 import { HttpError, PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
 import { encodingFormat, floatEncoding, modelField, sendJson, signalOf, textSchema, vectorsJson } from './shared.js';
 

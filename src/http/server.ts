@@ -9,8 +9,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { ModelSet } from '../model-set.js';
-import type { SimilarityService } from '../service.js';
+import { ModelSet } from '../service/model-set.js';
+import type { SimilarityService } from '../service/service.js';
 import { classify, HttpError, type HttpApi, type Limits, type RouteContext } from './api.js';
 import { DEFAULT_LIMITS, DEFAULT_PORT } from './defaults.js';
 import { ServiceMetrics } from './metrics.js';

@@ -1,9 +1,9 @@
 // Pieces the API modules share: request schemas' building blocks, the request's abort signal and timing, and
 // embedding a request's inputs (texts or token ids) with its truncation rules.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SimilarityService } from '../service.js';
-import type { TruncationDirection } from '../tokenizer.js';
-import { binding } from '../binding.js';
+import type { SimilarityService } from '../service/service.js';
+import type { TruncationDirection } from '../runtime/tokenizer.js';
+import { binding } from '../runtime/binding.js';
 import { HttpError, type Limits } from './api.js';
 
 export const modelField = { type: 'string', minLength: 1, maxLength: 256 } as const;

@@ -1,10 +1,10 @@
 // Hugging Face text-embeddings-inference's routes in its shapes: /embed, /similarity, /tokenize, /decode, /info,
 // with its error body {error, error_type} and status codes (422 validation, 424 model failure, 429 overloaded).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { packageVersion } from '../paths.js';
-import type { ModelInfo, SimilarityService } from '../service.js';
-import type { TruncationDirection } from '../tokenizer.js';
-import { cosine, normalize } from '../vector.js';
+import { packageVersion } from '../util/paths.js';
+import type { ModelInfo, SimilarityService } from '../service/service.js';
+import type { TruncationDirection } from '../runtime/tokenizer.js';
+import { cosine, normalize } from '../runtime/vector.js';
 import { COMMON_STATUS, type ErrorKind, HttpError, type HttpApi, type Route, type RouteContext } from './api.js';
 import { embedInputs, readInputs, sendJson, tokenIds, vectorsJson } from './shared.js';
 

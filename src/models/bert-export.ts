@@ -3,8 +3,8 @@
 // shapes ONNX Runtime's optimiser recognises (LayerNorm, Gelu, SkipLayerNorm fusions).
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../atomic-write.js';
-import { FastembedError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { FastembedError } from '../util/errors.js';
 import { DataType, encodeModel, type NodeSpec, type TensorSpec } from './onnx-writer.js';
 import { readSafetensors, type Tensor } from './safetensors.js';
 

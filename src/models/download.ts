@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { abortError, FastembedError } from '../errors.js';
+import { abortError, FastembedError } from '../util/errors.js';
 
 export interface DownloadProgress {
   file: string;

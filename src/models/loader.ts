@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../atomic-write.js';
-import { FastembedError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { FastembedError } from '../util/errors.js';
 import { downloadFile, terminalProgress, type DownloadProgress } from './download.js';
 import type { ModelSpec } from './registry.js';
 

@@ -1,5 +1,5 @@
 // The supported models: one typed table, and the aliases the old Go service's config files used.
-import { FastembedError, invalidArgument } from '../errors.js';
+import { FastembedError, invalidArgument } from '../util/errors.js';
 
 export type PoolingKind = 'mean' | 'cls';
 

@@ -1,7 +1,7 @@
 // Reads a .safetensors file (8-byte little-endian header length, JSON header, raw little-endian tensors): the format
 // sentence-transformers and Hugging Face checkpoints ship their weights in.
 import fs from 'node:fs';
-import { FastembedError } from '../errors.js';
+import { FastembedError } from '../util/errors.js';
 
 export interface Tensor {
   shape: number[];

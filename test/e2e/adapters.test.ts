@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fastembedEmbeddingModel } from '../../src/adapters/ai.js';
 import { FastembedEmbeddings } from '../../src/adapters/langchain.js';
 import { FastembedEmbedding } from '../../src/adapters/llamaindex.js';
-import { Embedder } from '../../src/embedder.js';
+import { Embedder } from '../../src/engine/embedder.js';
 import { cosineJs } from '../fixtures/cosine.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 import { trainedManifest } from '../fixtures/trained.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
-import { SimilarityService } from '../../src/service.js';
+import { SimilarityService } from '../../src/service/service.js';
 import { freePort, redisAvailable, RedisServer } from '../fixtures/redis-server.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 

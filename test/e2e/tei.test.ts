@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
-import type { SimilarityService } from '../../src/service.js';
+import type { SimilarityService } from '../../src/service/service.js';
 import { cosineJs } from '../fixtures/cosine.js';
 import { pythonClients } from '../fixtures/python-clients.js';
 import { startTinyServer, type TinyServer } from '../fixtures/tiny-server.js';

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Embedder, type EmbedderOptions } from '../../src/embedder.js';
-import { SimilarityService } from '../../src/service.js';
+import { Embedder, type EmbedderOptions } from '../../src/engine/embedder.js';
+import { SimilarityService } from '../../src/service/service.js';
 import { SHARED_DATASETS } from '../fixtures/shared.js';
 import { agreement, cosine, loadReference, readStsDev, spearman, trainedManifest, type TrainedModel } from '../fixtures/trained.js';
 

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
-import { SimilarityService } from '../../src/service.js';
+import { SimilarityService } from '../../src/service/service.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
 let service: SimilarityService;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test, vi } from 'vitest';
 import { DiskStore } from '../../src/cache/disk-store.js';
-import { SimilarityService } from '../../src/service.js';
+import { SimilarityService } from '../../src/service/service.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

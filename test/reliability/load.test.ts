@@ -5,7 +5,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { expect, test } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
-import { SimilarityService } from '../../src/service.js';
+import { SimilarityService } from '../../src/service/service.js';
 import { cosineJs } from '../fixtures/reference.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { SimilarityService } from '../../src/service.js';
+import { SimilarityService } from '../../src/service/service.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { fullSizeModel, needsFullSize } from '../fixtures/shared.js';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { Embedder } from '../../src/embedder.js';
+import { Embedder } from '../../src/engine/embedder.js';
 import { STALE_AFTER_MS } from '../../src/models/artifacts.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { buildBatch, planBatches, takeBatch } from '../../src/batching.js';
+import { buildBatch, planBatches, takeBatch } from '../../src/engine/batching.js';
 
 const lengths = (ls: number[]) => ls.map((length) => ({ length }));
 

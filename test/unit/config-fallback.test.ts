@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, configFromEnv, DEFAULT_CONFIG, embedderOptionsFrom, loadConfigFile, presets, resolveConfig } from '../../src/config.js';
+import { ConfigError, configFromEnv, DEFAULT_CONFIG, embedderOptionsFrom, loadConfigFile, presets, resolveConfig } from '../../src/service/config.js';
 import { decodeEntry, encodeEntry } from '../../src/cache/entry-format.js';
 import { LruCache } from '../../src/cache/lru.js';
-import { JaccardFallback } from '../../src/fallback.js';
+import { JaccardFallback } from '../../src/service/fallback.js';
 
 const tmpFile = (content: string) => {
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fe-cfg-')), 'config.json');

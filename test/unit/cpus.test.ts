@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { cgroupCpuLimit, usableCpus } from '../../src/cpus.js';
-import { Embedder } from '../../src/embedder.js';
+import { cgroupCpuLimit, usableCpus } from '../../src/runtime/cpus.js';
+import { Embedder } from '../../src/engine/embedder.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
 const dirs: string[] = [];

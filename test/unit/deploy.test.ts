@@ -5,14 +5,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { loadConfigFile } from '../../src/config.js';
+import { loadConfigFile } from '../../src/service/config.js';
 import { DEFAULT_PORT } from '../../src/http/defaults.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8');
 const serverSource = ['server.ts', 'operations-api.ts'].map((f) => read(`src/http/${f}`)).join('\n');
 const knownEnv = new Set(
-  [read('src/config.ts'), read('src/cli/commands.ts'), read('src/models/loader.ts'), read('src/binding.ts'), serverSource]
+  [read('src/service/config.ts'), read('src/cli/commands.ts'), read('src/models/loader.ts'), read('src/runtime/binding.ts'), serverSource]
     .join('\n')
     .match(/\b(FASTEMBED_[A-Z_]+|ONNX_PATH|PORT|HOST|LOG_LEVEL|NODE_ENV)\b/g),
 );

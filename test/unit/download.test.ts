@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FastembedError } from '../../src/errors.js';
+import { FastembedError } from '../../src/util/errors.js';
 import { downloadFile } from '../../src/models/download.js';
 import { ensureModelDir } from '../../src/models/loader.js';
 import type { ModelSpec } from '../../src/models/registry.js';

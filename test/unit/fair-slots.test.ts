@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { FairSlots } from '../../src/fair-slots.js';
+import { FairSlots } from '../../src/engine/fair-slots.js';
 
 /** Queues `n` acquisitions on `lane`, recording `name` in `order` as each is granted. */
 function queue(slots: FairSlots, lane: Array<() => void>, name: string, n: number, order: string[]): Promise<void>[] {

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { binding } from '../../src/binding.js';
+import { binding } from '../../src/runtime/binding.js';
 
 const { floatsJson } = binding();
 

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { MicroBatcher } from '../../src/micro-batcher.js';
+import { MicroBatcher } from '../../src/engine/micro-batcher.js';
 
 /** An embed function whose calls finish when the test says so; records each call's texts. */
 function controlledEmbed() {

@@ -3,8 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { binding } from '../../src/binding.js';
-import { ASYNC_TOPK_ELEMENTS, cosine, dot, normalize, scoreAll, topK, topKSync } from '../../src/vector.js';
+import { binding } from '../../src/runtime/binding.js';
+import { ASYNC_TOPK_ELEMENTS, cosine, dot, normalize, scoreAll, topK, topKSync } from '../../src/runtime/vector.js';
 import { cosineJs } from '../fixtures/reference.js';
 
 const SIZES = [1, 3, 17, 384, 768, 1023];

@@ -1,5 +1,5 @@
 // Length-sorted batches cut by a token budget, padded only to their own longest text.
-import type { TokenizedText } from './tokenizer.js';
+import type { TokenizedText } from '../runtime/tokenizer.js';
 
 export interface Batch {
   /** Indices into the tokenized list, in batch row order. */

@@ -2,15 +2,15 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { usableCpus } from './cpus.js';
+import { usableCpus } from '../runtime/cpus.js';
 import { FairSlots, type Lane } from './fair-slots.js';
-import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from './binding.js';
+import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from '../runtime/binding.js';
 import { buildBatch, planBatches, takeBatch } from './batching.js';
-import { abortError, ClosedError, invalidArgument } from './errors.js';
-import { checkModelDir, defaultCacheDir, ensureModelDir } from './models/loader.js';
-import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from './models/artifacts.js';
-import { getModelSpec, type ModelName, type ModelSpec } from './models/registry.js';
-import { TextTokenizer, type TokenDetail, type TokenizedText, type TruncationDirection } from './tokenizer.js';
+import { abortError, ClosedError, invalidArgument } from '../util/errors.js';
+import { checkModelDir, defaultCacheDir, ensureModelDir } from '../models/loader.js';
+import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from '../models/artifacts.js';
+import { getModelSpec, type ModelName, type ModelSpec } from '../models/registry.js';
+import { TextTokenizer, type TokenDetail, type TokenizedText, type TruncationDirection } from '../runtime/tokenizer.js';
 
 export interface EmbedderOptions {
   /** Registry id or alias (default all-MiniLM-L6-v2). With `modelPath`, the registry's recipe for those files. */

@@ -2,9 +2,9 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FastembedError } from './errors.js';
+import { FastembedError } from '../util/errors.js';
 import { linuxLibc, MUSL_MESSAGE } from './libc.js';
-import { packageRoot } from './paths.js';
+import { packageRoot } from '../util/paths.js';
 
 export type IdArray = Int32Array | Uint32Array | BigInt64Array;
 export type Metric = 'cosine' | 'dot';

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Tokenizer } from 'tokenizers';
-import { FastembedError } from './errors.js';
-import { packageRoot } from './paths.js';
+import { FastembedError } from '../util/errors.js';
+import { packageRoot } from '../util/paths.js';
 
 type TokenizersModule = typeof import('tokenizers');
 let tokenizersModule: TokenizersModule | undefined;

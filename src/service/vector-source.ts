@@ -1,12 +1,12 @@
 // VectorSource: the vectors of texts for one loaded model — cache first (L1, then the L2 store), the misses
 // micro-batched into the model, each call bounded by the timeout and its AbortSignal.
-import { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
-import type { EmbeddingStore } from './cache/store.js';
+import { EmbeddingCache, type CacheStats } from '../cache/embedding-cache.js';
+import type { EmbeddingStore } from '../cache/store.js';
 import type { SimilarityConfig } from './config.js';
-import type { Embedder } from './embedder.js';
-import type { TokenizedText } from './tokenizer.js';
-import { abortError, FastembedError } from './errors.js';
-import { MicroBatcher } from './micro-batcher.js';
+import type { Embedder } from '../engine/embedder.js';
+import type { TokenizedText } from '../runtime/tokenizer.js';
+import { abortError, FastembedError } from '../util/errors.js';
+import { MicroBatcher } from '../engine/micro-batcher.js';
 
 /**
  * Runs `work` under a deadline and the caller's signal: either rejects the call at once (ERR_TIMEOUT, or the
@@ -38,11 +38,11 @@ function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, 
 async function openStore(c: Readonly<SimilarityConfig>): Promise<{ store?: EmbeddingStore; error?: string }> {
   try {
     if (c.redisUrl) {
-      const { RedisStore } = await import('./cache/redis-store.js');
+      const { RedisStore } = await import('../cache/redis-store.js');
       return { store: new RedisStore(c.redisUrl, { ttlSeconds: Math.ceil(c.cacheTtl / 1000) }) };
     }
     if (c.diskCachePath) {
-      const { DiskStore } = await import('./cache/disk-store.js');
+      const { DiskStore } = await import('../cache/disk-store.js');
       return { store: await DiskStore.open(c.diskCachePath) };
     }
   } catch (err) {

@@ -1,8 +1,8 @@
 // ModelHandle: loads the service's Embedder, retries a failed load in the background with backoff, and closes it.
 // A failure is never silent: the reason is kept for health(), and the first one is a process warning.
 import { embedderOptionsFrom, type SimilarityConfig } from './config.js';
-import { Embedder } from './embedder.js';
-import { FastembedError } from './errors.js';
+import { Embedder } from '../engine/embedder.js';
+import { FastembedError } from '../util/errors.js';
 
 export type HandleState = 'loading' | 'loaded' | 'failed' | 'closed';
 

@@ -2,9 +2,9 @@
 // chosen by name: the served id, a registry alias of it, any case.
 import path from 'node:path';
 import type { SimilarityConfig } from './config.js';
-import { DEFAULT_MODEL } from './embedder.js';
-import { FastembedError } from './errors.js';
-import { getModelSpec } from './models/registry.js';
+import { DEFAULT_MODEL } from '../engine/embedder.js';
+import { FastembedError } from '../util/errors.js';
+import { getModelSpec } from '../models/registry.js';
 import { SimilarityService } from './service.js';
 
 /** The id a config serves: the registry id, or a custom model's folder name. */

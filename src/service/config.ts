@@ -1,11 +1,11 @@
 // SimilarityService configuration: defaults, the three presets, the seed's JSON file format and env vars.
 // Validation reports every invalid field at once.
 import fs from 'node:fs';
-import { usableCpus } from './cpus.js';
-import { FastembedError, invalidArgument } from './errors.js';
-import type { EmbedderOptions } from './embedder.js';
-import { defaultCacheDir } from './models/loader.js';
-import type { ModelName } from './models/registry.js';
+import { usableCpus } from '../runtime/cpus.js';
+import { FastembedError, invalidArgument } from '../util/errors.js';
+import type { EmbedderOptions } from '../engine/embedder.js';
+import { defaultCacheDir } from '../models/loader.js';
+import type { ModelName } from '../models/registry.js';
 
 export interface SimilarityConfig {
   /** false: never load a model; every similarity is Jaccard. */

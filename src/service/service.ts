@@ -1,17 +1,17 @@
 // SimilarityService: the public API, a facade over a ModelHandle (load, retry, close) and, once the model is loaded,
 // a VectorSource (cache, micro-batching, deadlines). It adds the similarity math (native SIMD kernels), the Jaccard
 // fallback when the model is unavailable, fails or is too slow, counting, health and a draining close().
-import type { CacheStats } from './cache/embedding-cache.js';
-import type { EmbeddingStore } from './cache/store.js';
+import type { CacheStats } from '../cache/embedding-cache.js';
+import type { EmbeddingStore } from '../cache/store.js';
 import { resolveConfig, type SimilarityConfig } from './config.js';
-import { assertTexts, DEFAULT_MODEL, type Embedder } from './embedder.js';
-import { ClosedError, FastembedError, invalidArgument } from './errors.js';
+import { assertTexts, DEFAULT_MODEL, type Embedder } from '../engine/embedder.js';
+import { ClosedError, FastembedError, invalidArgument } from '../util/errors.js';
 import { JaccardFallback } from './fallback.js';
 import { LatencyTracker } from './latency.js';
 import { ModelHandle } from './model-handle.js';
-import type { TokenDetail, TokenizedText, TruncationDirection } from './tokenizer.js';
+import type { TokenDetail, TokenizedText, TruncationDirection } from '../runtime/tokenizer.js';
 import { VectorSource } from './vector-source.js';
-import { cosine, scoreAll, topK } from './vector.js';
+import { cosine, scoreAll, topK } from '../runtime/vector.js';
 
 export type SimilarityMethod = 'fastembed_cosine' | 'jaccard_fallback';
 export type ServiceStatus = 'initializing' | 'healthy' | 'degraded' | 'closed';
