@@ -1,3 +1,6 @@
+// The adapters layer: framework integrations (LangChain, Vercel AI SDK, LlamaIndex) over the engine's Embedder. It
+// may import engine/ and below; nothing but the package entries imports it.
+//
 // EmbedderSource: what every framework adapter holds — an Embedder the caller passed (shared, never closed here), or
 // one created from options on first use (so constructing an adapter is cheap and synchronous) and closed by close().
 import { Embedder, type EmbedderOptions } from '../engine/embedder.js';

@@ -1,3 +1,6 @@
+// The cache layer: embeddings kept by recipe fingerprint and text, in memory (L1) and in a store (L2: LMDB, Redis).
+// It imports only its own files: no model, engine or service code.
+//
 // EmbeddingCache: L1 in-memory LRU in front of an optional L2 store (LMDB on disk, or Redis shared by replicas).
 // Keys hash the recipe's fingerprint (model and tokenizer files by content, quantization, pooling, max length) with
 // the exact text embedded (prefix included), so no other model or recipe can ever be served from a shared store.

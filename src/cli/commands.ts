@@ -1,50 +1,14 @@
 // The CLI's commands. Each takes its argv (after the command name) and writes to stdout/stderr.
 import fs from 'node:fs';
-import path from 'node:path';
-import { createHash } from 'node:crypto';
-import { embedderOptionsFrom, type SimilarityConfig } from '../service/config.js';
 import { Embedder } from '../engine/embedder.js';
-import { DEFAULT_LIMITS, DEFAULT_PORT } from '../http/defaults.js';
-import { ModelSet } from '../service/model-set.js';
 import { exportBertCheckpoint } from '../models/bert-export.js';
-import { ensureModelDir } from '../models/loader.js';
-import { getModelSpec, MODELS } from '../models/registry.js';
 import { SimilarityService } from '../service/service.js';
-import { configFromArgs, MODEL_HELP, MODEL_OPTIONS, parse, positiveIntOption, UsageError } from './args.js';
+import { configFromArgs, MODEL_HELP, MODEL_OPTIONS, parse, UsageError } from './args.js';
+import { embedderOptions, progressBar, readLines, write, type Command } from './console.js';
+import { modelsCommand } from './models-command.js';
 import { formatEmbeddings, type EmbedFormat } from './output.js';
+import { serveCommand } from './serve-command.js';
 
-export interface Command {
-  summary: string;
-  usage: string;
-  run(argv: string[]): Promise<void>;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Non-empty lines of a file ('-' = stdin). */
-async function readLines(file: string): Promise<string[]> {
-  const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
-  return text.split(/\r?\n/).filter((l) => l.trim().length > 0);
-}
-
-function embedderOptions(c: SimilarityConfig) {
-  return { ...embedderOptionsFrom(c), showProgress: true };
-}
-
-function progressBar(label: string): ((done: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  return (done, total) => {
-    const pct = Math.round((100 * done) / total);
-    process.stderr.write(`\r${label} [${'#'.repeat(pct / 4).padEnd(25, '.')}] ${done}/${total}`);
-    if (done === total) process.stderr.write('\n');
-  };
-}
-
-const write = (s: string | Buffer) => process.stdout.write(s);
 
 export const commands: Record<string, Command> = {
   embed: {
@@ -139,68 +103,7 @@ ${MODEL_HELP}`,
     },
   },
 
-  serve: {
-    summary: 'Run the HTTP service: the original routes, OpenAI /v1/embeddings and TEI /embed',
-    usage: `fastembed-native serve [--port 8080] [--host 0.0.0.0] [-m <id> [-m <id> ...]] [--api-key <key>]
-
-  -p, --port <n>          port (default PORT or ${DEFAULT_PORT})
-      --host <addr>       interface (default HOST or 0.0.0.0)
-  -m, --model <id>        repeat to serve several models (the first is the default; the others load on first use,
-                          chosen by a request's "model" field); also FASTEMBED_MODELS=id,id
-      --api-key <key>     require "Authorization: Bearer <key>" on every route but /health, /ready, /openapi.json
-                          (repeatable; also FASTEMBED_API_KEY)
-      --metrics-auth      require the key on /metrics too
-      --max-in-flight <n> requests doing work at once; more get 429 with Retry-After (default ${DEFAULT_LIMITS.maxInFlight})
-      --max-inputs <n>    inputs per request (default ${DEFAULT_LIMITS.maxInputs})
-      --max-input-chars <n> characters per input (default ${DEFAULT_LIMITS.maxInputChars})
-      --body-limit <bytes> largest request body (default ${DEFAULT_LIMITS.bodyLimit})
-      --no-auto-truncate  refuse over-long inputs (422/400) unless a request asks for truncation
-Environment: PORT, HOST, FASTEMBED_API_KEY, FASTEMBED_MODELS, FASTEMBED_CACHE_DIR, ONNX_PATH, LOG_LEVEL, FASTEMBED_* (see README)
-${MODEL_HELP}`,
-    async run(argv) {
-      const { values } = parse(argv, {
-        ...MODEL_OPTIONS,
-        model: { type: 'string', short: 'm', multiple: true },
-        port: { type: 'string', short: 'p' },
-        host: { type: 'string' },
-        'api-key': { type: 'string', multiple: true },
-        'metrics-auth': { type: 'boolean' },
-        'max-in-flight': { type: 'string' },
-        'max-inputs': { type: 'string' },
-        'max-input-chars': { type: 'string' },
-        'body-limit': { type: 'string' },
-        'no-auto-truncate': { type: 'boolean' },
-      });
-      if (values.help) return void write(`${this.usage}\n`);
-      const port = Number(values.port ?? process.env.PORT ?? DEFAULT_PORT);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port ?? process.env.PORT}'`);
-      const host = values.host ?? process.env.HOST ?? '0.0.0.0';
-      const ids = values.model ?? (process.env.FASTEMBED_MODELS ? process.env.FASTEMBED_MODELS.split(',').map((m) => m.trim()).filter(Boolean) : []);
-      const service = new SimilarityService(configFromArgs({ ...values, model: ids[0] }));
-      const models = new ModelSet(service, ids.slice(1).map((model) => ({ model, modelPath: undefined })));
-      const apiKeys = values['api-key'] ?? (process.env.FASTEMBED_API_KEY ? [process.env.FASTEMBED_API_KEY] : []);
-      const { buildServer, closeOnSignals } = await import('../http/server.js');
-      const app = await buildServer(models, {
-        apiKeys,
-        metricsAuth: values['metrics-auth'],
-        maxInFlight: positiveIntOption(values['max-in-flight'], 'max-in-flight'),
-        maxInputs: positiveIntOption(values['max-inputs'], 'max-inputs'),
-        maxInputChars: positiveIntOption(values['max-input-chars'], 'max-input-chars'),
-        bodyLimit: positiveIntOption(values['body-limit'], 'body-limit'),
-        autoTruncate: values['no-auto-truncate'] ? false : undefined,
-      });
-      closeOnSignals(app, models);
-      await app.listen({ port, host });
-      if (apiKeys.length === 0 && host !== '127.0.0.1' && host !== 'localhost') {
-        app.log.warn({ component: 'server', host }, 'no API key set: anyone who can reach this port can use it (set --api-key or FASTEMBED_API_KEY)');
-      }
-      // The model loads after the port is open, so /health reports "initializing" meanwhile.
-      await service.initialize().catch((err) => app.log.error({ component: 'server', err }, 'model failed to load'));
-      const { status, reasons } = service.health();
-      if (service.modelLoaded) app.log.info({ component: 'server', status, model: service.getStats().model, models: models.ids }, 'ready');
-      else app.log.warn({ component: 'server', status, reasons }, 'serving the Jaccard fallback: the model did not load (retrying in the background; /ready answers 503)');
-    },
-  },
+  serve: serveCommand,
 
   convert: {
     summary: 'Export a BERT checkpoint (config.json + model.safetensors) to a model directory, no Python needed',
@@ -216,64 +119,7 @@ The checkpoint is a folder as sentence-transformers or Hugging Face save a BertM
     },
   },
 
-  models: {
-    summary: 'list | download <id> | verify <id>: the model registry and cache',
-    usage: `fastembed-native models list [--json]
-fastembed-native models download <id> [--cache-dir <dir>]
-fastembed-native models verify <id> [--cache-dir <dir> | --model-path <dir>]
-
-verify loads the model, embeds a sentence, checks the dimension and unit norm, and prints file sizes and sha256.`,
-    async run(argv) {
-      const { values, positionals } = parse(argv, { ...MODEL_OPTIONS, json: { type: 'boolean', default: false } });
-      const [sub, id] = positionals;
-      if (values.help || !sub) return void write(`${this.usage}\n`);
-      const config = configFromArgs(values);
-      if (sub === 'list') {
-        if (values.json) return void write(`${JSON.stringify(MODELS, null, 2)}\n`);
-        write('id\tdim\tpooling\tmax_len\tlanguage\tsize_mb\tquery_prefix\trevision\tsha256\n');
-        for (const m of MODELS) {
-          const pinned = m.files[0].sha256 ? 'pinned' : 'unknown';
-          write(`${m.id}\t${m.dim}\t${m.pooling}\t${m.maxLength}\t${m.language}\t${m.sizeMb}\t${JSON.stringify(m.queryPrefix)}\t${m.revision ?? 'main'}\t${pinned}\n`);
-        }
-        return;
-      }
-      if (!id) throw new UsageError(`models ${sub} needs a model id (see 'models list')`);
-      const spec = getModelSpec(id);
-      if (sub === 'download') {
-        const dir = await ensureModelDir(spec, { cacheDir: config.cacheDir, showProgress: true });
-        return void write(`${dir}\n`);
-      }
-      if (sub === 'verify') {
-        const embedder = await Embedder.create({ ...embedderOptions(config), model: spec.id, showProgress: false });
-        try {
-          const [v] = await embedder.embed(['hello world']);
-          const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-          const problems: string[] = [];
-          if (v.length !== spec.dim) problems.push(`dimension ${v.length}, the registry says ${spec.dim}`);
-          if (Math.abs(norm - 1) > 1e-3) problems.push(`norm ${norm.toFixed(4)}, expected 1`);
-          if (!v.every(Number.isFinite)) problems.push('non-finite values in the embedding');
-          for (const f of fs.readdirSync(embedder.modelDir).filter((n) => !n.startsWith('.')).sort()) {
-            const file = path.join(embedder.modelDir, f);
-            if (!fs.statSync(file).isFile()) continue;
-            const digest = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-            const known = spec.files.find((x) => x.local === f)?.sha256;
-            // Pins describe the hub's files: a mismatch in the cache is corruption, in a --model-path folder a fact.
-            if (known && known !== digest) {
-              if (config.modelPath === undefined) problems.push(`${f}: sha256 ${digest}, expected ${known}`);
-              else process.stderr.write(`note: ${f} is not the registry's pinned hub file (sha256 ${known})\n`);
-            }
-            write(`${f}\t${fs.statSync(file).size}\t${digest}\n`);
-          }
-          if (problems.length > 0) throw new Error(`model ${spec.id} failed verification:\n  ${problems.join('\n  ')}`);
-          write(`ok\t${spec.id}\tdim ${v.length}\t${embedder.modelDir}\n`);
-        } finally {
-          await embedder.close();
-        }
-        return;
-      }
-      throw new UsageError(`unknown models subcommand '${sub}' (list, download, verify)`);
-    },
-  },
+  models: modelsCommand,
 
   bench: {
     summary: 'Quick self-benchmark: load time, throughput and single-query latency on this machine',

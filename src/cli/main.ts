@@ -1,3 +1,6 @@
+// The CLI layer, the top one: commands that parse flags into the service's config and call the layers below
+// (service, engine, models, http for `serve`). Nothing imports it.
+//
 // fastembed-native CLI entry: dispatches to a command, turns usage errors into exit code 2 with a hint.
 import { ConfigError } from '../service/config.js';
 import { FastembedError } from '../util/errors.js';

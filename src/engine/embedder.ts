@@ -1,117 +1,16 @@
-// Embedder: text in, L2-normalised embeddings out, batched across a pool of native ORT sessions.
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { usableCpus } from '../runtime/cpus.js';
-import { FairSlots, type Lane } from './fair-slots.js';
-import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from '../runtime/binding.js';
-import { buildBatch, planBatches, takeBatch } from './batching.js';
-import { abortError, ClosedError, invalidArgument } from '../util/errors.js';
-import { checkModelDir, defaultCacheDir, ensureModelDir } from '../models/loader.js';
-import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from '../models/artifacts.js';
-import { getModelSpec, type ModelName, type ModelSpec } from '../models/registry.js';
+// The engine layer: text in, L2-normalised embeddings out, batched across a pool of native ORT sessions.
+// It owns tokenising, batching by token budget, fair turns between calls and the native session pool's lifetime.
+// It may import runtime/ (the addon, tokenizer, vector math), models/ (registry, files, int8 copies) and util/;
+// never service/, cache/, http/ or cli/.
+import type { NativeModel, Pooling } from '../runtime/binding.js';
 import { TextTokenizer, type TokenDetail, type TokenizedText, type TruncationDirection } from '../runtime/tokenizer.js';
+import { abortError, ClosedError, invalidArgument } from '../util/errors.js';
+import { BatchScheduler } from './batch-scheduler.js';
+import { assertTexts } from '../util/arguments.js';
+import { assertTokenIds, validateEmbedderOptions, type EmbedderOptions, type EmbeddingMatrix, type EmbedOptions } from './embedder-options.js';
+import { loadModel, type LoadedModel } from './loaded-model.js';
 
-export interface EmbedderOptions {
-  /** Registry id or alias (default all-MiniLM-L6-v2). With `modelPath`, the registry's recipe for those files. */
-  model?: ModelName;
-  /** A local directory holding model.onnx and tokenizer.json; nothing is downloaded. */
-  modelPath?: string;
-  /** Where models (and optimised graphs) are cached; default FASTEMBED_CACHE_DIR or ~/.cache/fastembed-native. */
-  cacheDir?: string;
-  /** Longest input in tokens; longer texts are truncated. Default: the model's. */
-  maxLength?: number;
-  /** Most texts per inference batch (default 32). */
-  batchSize?: number;
-  /**
-   * Most padded tokens per batch (default 512: on CPU, small padded batches beat big ones). While other calls wait
-   * for the model, batches are cut to a quarter of it, so they wait for a short batch, not a long one.
-   */
-  tokenBudget?: number;
-  /** ORT sessions run concurrently (default 1). */
-  poolSize?: number;
-  /** Intra-op threads per session (default: cores / poolSize). */
-  threads?: number;
-  /** Path of a libonnxruntime to use (e.g. a GPU build); also ONNX_PATH. */
-  onnxRuntimePath?: string;
-  /** Progress bar on a TTY while downloading. */
-  showProgress?: boolean;
-  /** For custom models (no registry entry): pooling and normalisation. */
-  pooling?: Exclude<Pooling, 'none'>;
-  normalize?: boolean;
-  queryPrefix?: string;
-  passagePrefix?: string;
-  /**
-   * Save ONNX Runtime's optimised graph in ORT format in cacheDir/optimized and start from it next time, the file
-   * mapped and every pooled session reading its weights from it in place (default true: the next start takes
-   * ≈ 115–130 ms instead of ≈ 280, and a pool holds one copy of the weights instead of one per session).
-   */
-  cacheOptimizedModel?: boolean;
-  /**
-   * ONNX Runtime's prepacked (GEMM-ready) copy of the weights, one per session: ≈ 5% faster (≈ 7% int8), 20–40 MB
-   * more per session and ≈ 40 ms more at start. Default: on for one session, off for a pool (so its sessions share
-   * one copy of the weights).
-   */
-  prepackWeights?: boolean;
-  /** Hub base URL for downloads (default HF_ENDPOINT or the Hugging Face hub). */
-  hubEndpoint?: string;
-  /**
-   * 'int8': run a dynamically quantised copy of the model (weights int8 per column, made once and kept in
-   * cacheDir/quantized). Faster on CPUs with fast integer dot products; a little less exact (see BENCHMARKS.md).
-   */
-  quantize?: 'none' | 'int8';
-}
-
-export interface EmbedOptions {
-  /** Called after each batch with the number of distinct texts done so far. */
-  onProgress?: (done: number, total: number) => void;
-  signal?: AbortSignal;
-}
-
-export interface EmbeddingMatrix {
-  /** rows × dim, row-major. */
-  data: Float32Array;
-  rows: number;
-  dim: number;
-}
-
-interface Recipe {
-  id: string;
-  pooling: Exclude<Pooling, 'none'>;
-  normalize: boolean;
-  maxLength: number;
-  queryPrefix: string;
-  passagePrefix: string;
-}
-
-export const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
-
-function positiveInt(value: unknown, name: string, max: number): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw invalidArgument('range', `${name} must be an integer from 1 to ${max}, got ${String(value)}`);
-  }
-}
-
-/** Token ids: an array of non-negative integers (below the vocabulary size when it is known). */
-function assertTokenIds(ids: unknown, name: string, vocabSize = 0): asserts ids is number[] {
-  if (!Array.isArray(ids)) throw invalidArgument('type', `${name} must be an array of token ids, got ${typeof ids}`);
-  for (const id of ids) {
-    if (!Number.isInteger(id) || id < 0 || (vocabSize > 0 && id >= vocabSize)) {
-      throw invalidArgument('range', `${name} holds ${String(id)}, not a token id of this model${vocabSize > 0 ? ` (0 to ${vocabSize - 1})` : ''}`);
-    }
-  }
-}
-
-/** Rejects non-arrays and non-string items with a TypeError naming the index. */
-export function assertTexts(texts: unknown, name = 'texts'): asserts texts is string[] {
-  if (!Array.isArray(texts)) throw invalidArgument('type', `${name} must be an array of strings, got ${typeof texts}`);
-  for (let i = 0; i < texts.length; i++) {
-    if (typeof texts[i] !== 'string') {
-      throw invalidArgument('type', `${name}[${i}] must be a string, got ${texts[i] === null ? 'null' : typeof texts[i]}`);
-    }
-  }
-}
+export type { EmbedderOptions, EmbedOptions, EmbeddingMatrix } from './embedder-options.js';
 
 export class Embedder {
   readonly model: string;
@@ -133,21 +32,11 @@ export class Embedder {
   readonly fingerprint: string;
   readonly #native: NativeModel;
   readonly #tokenizer: TextTokenizer;
-  readonly #batchSize: number;
-  readonly #tokenBudget: number;
+  readonly #scheduler: BatchScheduler;
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #slots: FairSlots;
 
-  private constructor(
-    native: NativeModel,
-    dim: number,
-    tokenizer: TextTokenizer,
-    recipe: Recipe,
-    dir: string,
-    opts: EmbedderOptions,
-    fingerprint: string,
-  ) {
+  private constructor({ native, tokenizer, recipe, dir, dim, fingerprint }: LoadedModel, opts: EmbedderOptions) {
     this.#native = native;
     this.#tokenizer = tokenizer;
     const info = native.info();
@@ -162,116 +51,12 @@ export class Embedder {
     this.normalized = recipe.normalize;
     this.pooling = recipe.pooling;
     this.fingerprint = fingerprint;
-    this.#slots = new FairSlots(info.poolSize);
-    this.#batchSize = opts.batchSize ?? 32;
-    this.#tokenBudget = opts.tokenBudget ?? 512;
+    this.#scheduler = new BatchScheduler(native, dim, { batchSize: opts.batchSize ?? 32, tokenBudget: opts.tokenBudget ?? 512 }, () => this.#closed);
   }
 
   static async create(options: EmbedderOptions = {}): Promise<Embedder> {
-    if (options === null || typeof options !== 'object') throw invalidArgument('type', 'Embedder.create options must be an object');
-    positiveInt(options.maxLength, 'maxLength', 8192);
-    positiveInt(options.batchSize, 'batchSize', 4096);
-    positiveInt(options.tokenBudget, 'tokenBudget', 1 << 22);
-    positiveInt(options.poolSize, 'poolSize', 64);
-    positiveInt(options.threads, 'threads', 256);
-    if (options.quantize !== undefined && options.quantize !== 'none' && options.quantize !== 'int8') {
-      throw invalidArgument('range', `quantize must be 'none' or 'int8', got ${String(options.quantize)}`);
-    }
-    for (const flag of ['cacheOptimizedModel', 'prepackWeights'] as const) {
-      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw invalidArgument('type', `${flag} must be a boolean, got ${typeof options[flag]}`);
-    }
-    if (options.pooling !== undefined && options.pooling !== 'mean' && options.pooling !== 'cls') {
-      throw invalidArgument('range', `pooling must be 'mean' or 'cls', got ${String(options.pooling)}`);
-    }
-
-    // A registry id always gives the recipe; a bare modelPath is a custom model with the given (or default) recipe.
-    const spec: ModelSpec | undefined =
-      options.model !== undefined || options.modelPath === undefined ? getModelSpec(options.model ?? DEFAULT_MODEL) : undefined;
-    const cacheDir = options.cacheDir ?? defaultCacheDir();
-    let dir: string;
-    if (options.modelPath !== undefined) {
-      dir = path.resolve(options.modelPath);
-    } else {
-      dir = await ensureModelDir(spec!, { cacheDir, showProgress: options.showProgress, endpoint: options.hubEndpoint });
-    }
-    const sourceModel = checkModelDir(dir);
-    // Before quantising: the int8 calibration runs the model.
-    const runtime = loadOnnxRuntime(options.onnxRuntimePath);
-    let modelFile = options.quantize === 'int8' ? await quantizedModel(cacheDir, sourceModel) : sourceModel;
-    const recipe: Recipe = {
-      id: spec?.id ?? path.basename(dir),
-      pooling: options.pooling ?? spec?.pooling ?? 'mean',
-      normalize: options.normalize ?? spec?.normalize ?? true,
-      maxLength: options.maxLength ?? spec?.maxLength ?? 512,
-      queryPrefix: options.queryPrefix ?? spec?.queryPrefix ?? '',
-      passagePrefix: options.passagePrefix ?? spec?.passagePrefix ?? '',
-    };
-
-    const optimizedPath = () =>
-      options.cacheOptimizedModel !== false
-        ? optimizedGraphPath(cacheDir, sourceModel, options.quantize ?? 'none', modelFile, runtime.version)
-        : undefined;
-    let optimizedModelPath = optimizedPath();
-    const cpus = usableCpus();
-    const poolSize = options.poolSize ?? 1;
-    const threads = options.threads ?? Math.max(1, Math.floor(cpus / poolSize));
-    const load = () =>
-      binding().createModel(modelFile, {
-        poolSize,
-        // Threads for the CPUs this process may use (cgroup quota included), split across the pool; ORT's spinning
-        // threads only help when every thread has a CPU of its own.
-        intraOpThreads: threads,
-        allowSpinning: poolSize * threads <= cpus,
-        optimizedModelPath,
-        prepackWeights: options.prepackWeights ?? poolSize === 1,
-        pooling: recipe.pooling,
-        normalize: recipe.normalize,
-      });
-    // The sessions are built on a worker thread while the tokenizer loads here.
-    const loading = load();
-    let tokenizer: TextTokenizer;
-    try {
-      tokenizer = TextTokenizer.load(dir, recipe.maxLength);
-    } catch (err) {
-      await loading.then((m) => m.close(), () => undefined);
-      throw err;
-    }
-    let native: NativeModel;
-    try {
-      native = await loading;
-    } catch (err) {
-      // A cached artifact (int8 copy, optimised graph) that no longer loads — truncated by a full disk, say — is
-      // made again from the source model, once; a source model that fails is the user's error to see.
-      const artifacts = [modelFile !== sourceModel ? modelFile : undefined, optimizedModelPath].filter((f): f is string => !!f && fs.existsSync(f));
-      if (artifacts.length === 0) throw err;
-      for (const f of artifacts) fs.rmSync(f, { force: true });
-      if (options.quantize === 'int8') modelFile = await quantizedModel(cacheDir, sourceModel);
-      optimizedModelPath = optimizedPath(); // named after the (new) file it is made from
-      native = await load();
-    }
-    // Models that leave the hidden size dynamic in their output shape: learn it from one real run.
-    let dim = native.info().dim;
-    if (dim <= 0) {
-      const [probe] = await tokenizer.encodeBatch(['']);
-      const ids = Int32Array.from(probe.ids);
-      dim = (await native.run(ids, new Int32Array(ids.length).fill(1), null, [1, ids.length])).length;
-    }
-    const fingerprint = createHash('sha256')
-      .update(
-        [
-          'recipe-v1',
-          recipe.id,
-          contentFingerprint(sourceModel),
-          contentFingerprint(path.join(dir, 'tokenizer.json')),
-          options.quantize === 'int8' ? INT8_VERSION : 'none',
-          recipe.pooling,
-          recipe.normalize,
-          tokenizer.maxLength,
-          dim,
-        ].join('\0'),
-      )
-      .digest('base64url');
-    return new Embedder(native, dim, tokenizer, recipe, dir, options, fingerprint);
+    validateEmbedderOptions(options);
+    return new Embedder(await loadModel(options), options);
   }
 
   /** Embeddings in input order (views on one shared buffer). */
@@ -316,7 +101,7 @@ export class Embedder {
 
     const dim = this.dim;
     const unique = new Float32Array(uniques.length * dim);
-    if (uniques.length > 0) await this.#runBatches(await this.#tokenizer.encodeBatch(uniques), unique, signal, onProgress);
+    if (uniques.length > 0) await this.#scheduler.run(await this.#tokenizer.encodeBatch(uniques), unique, signal, onProgress);
     if (uniques.length === texts.length) return { data: unique, rows: texts.length, dim };
     const data = new Float32Array(texts.length * dim);
     for (let i = 0; i < texts.length; i++) data.set(unique.subarray(rowOf[i] * dim, (rowOf[i] + 1) * dim), i * dim);
@@ -367,7 +152,7 @@ export class Embedder {
       return { ids, length: ids.length, truncated: false };
     });
     const data = new Float32Array(tokenized.length * this.dim);
-    if (tokenized.length > 0) await this.#runBatches(tokenized, data, options.signal, options.onProgress);
+    if (tokenized.length > 0) await this.#scheduler.run(tokenized, data, options.signal, options.onProgress);
     return Array.from({ length: tokenized.length }, (_, i) => data.subarray(i * this.dim, (i + 1) * this.dim));
   }
 
@@ -375,54 +160,6 @@ export class Embedder {
     if (direction === 'right') return this.#tokenizer;
     if (direction !== 'left') throw invalidArgument('range', `truncation direction must be 'right' or 'left', got ${String(direction)}`);
     return TextTokenizer.load(this.modelDir, this.maxLength, 'left');
-  }
-
-  async #runBatches(
-    tokenized: TokenizedText[],
-    out: Float32Array,
-    signal: AbortSignal | undefined,
-    onProgress: EmbedOptions['onProgress'],
-  ): Promise<void> {
-    // Planned at a quarter of the budget; a call alone on the model merges them back to the full budget as it goes.
-    const full = { batchSize: this.#batchSize, tokenBudget: this.#tokenBudget };
-    const pending = planBatches(tokenized, { ...full, tokenBudget: Math.max(1, this.#tokenBudget >> 2) });
-    const turns = pending.length;
-    const dim = this.dim;
-    let done = 0;
-    let failure: unknown;
-    const lane: Lane = [];
-    // An abort also stops the batch ONNX Runtime is running for this call (RunOptions terminate), not only the
-    // batches still waiting.
-    const token = signal ? this.#native.cancelToken() : undefined;
-    const onAbort = () => this.#native.cancel(token!);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const runOne = async (): Promise<void> => {
-      // At most poolSize batches are handed to native code at once (more would only park libuv threads that
-      // tokenisation and file I/O also need), taken in turn with other calls' batches.
-      await this.#slots.acquire(lane);
-      try {
-        if (failure !== undefined) return;
-        if (signal?.aborted) throw abortError(signal);
-        if (this.#closed) throw new ClosedError('Embedder');
-        const rows = takeBatch(pending, tokenized, full, !this.#slots.shared(lane));
-        if (!rows) return; // merged into an earlier turn's batch
-        const batch = buildBatch(tokenized, rows);
-        const result = await this.#native.run(batch.inputIds, batch.attentionMask, null, [rows.length, batch.seqLen], token);
-        rows.forEach((r, i) => out.set(result.subarray(i * dim, (i + 1) * dim), r * dim));
-        done += rows.length;
-        onProgress?.(done, tokenized.length);
-      } catch (err) {
-        failure ??= signal?.aborted ? abortError(signal) : err;
-      } finally {
-        this.#slots.release();
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: turns }, runOne));
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-    if (failure !== undefined) throw failure;
   }
 
   get closed(): boolean {

@@ -1,3 +1,6 @@
+// The HTTP layer: one Fastify plugin per API the server speaks, over the service layer's ModelSet. It may import
+// service/, engine/, runtime/ and util/; only cli/ imports it.
+//
 // The HTTP service: one request pipeline (API keys, body timeout, bounded work with 429, abort on disconnect,
 // timing headers, errors in each API's own shape, metrics) under the API modules — the original routes, OpenAI's,
 // TEI's and operations. Adding an API is adding its module to the `apis` list below.

@@ -1,3 +1,7 @@
+// The models layer: which models exist (this registry), where their files come from (loader, download, checkpoint
+// export) and what is derived from them (int8 copies, optimised graphs, ONNX rewriting). It may import runtime/
+// (quantising runs the model) and util/; never engine/ or anything above.
+//
 // The supported models: one typed table, and the aliases the old Go service's config files used.
 import { FastembedError, invalidArgument } from '../util/errors.js';
 

@@ -1,3 +1,7 @@
+// The runtime layer: what runs on this machine beneath the engine — the native addon (ORT session pools, SIMD
+// vector kernels), the ONNX Runtime library search, the tokenizer's native binding, and CPU/libc detection. It may
+// import util/ only.
+//
 // The one typed interface to the native addon, and the ONNX Runtime library search.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';

@@ -2,7 +2,7 @@
 // chosen by name: the served id, a registry alias of it, any case.
 import path from 'node:path';
 import type { SimilarityConfig } from './config.js';
-import { DEFAULT_MODEL } from '../engine/embedder.js';
+import { DEFAULT_MODEL } from '../engine/embedder-options.js';
 import { FastembedError } from '../util/errors.js';
 import { getModelSpec } from '../models/registry.js';
 import { SimilarityService } from './service.js';

@@ -1,3 +1,5 @@
+// The util layer: helpers every layer shares (errors with stable codes, argument checks, atomic file writes, the
+// package's paths). It imports nothing of the project's own.
 /** Errors with a stable `code`, so callers can branch without parsing messages. */
 export class FastembedError extends Error {
   readonly code: string;

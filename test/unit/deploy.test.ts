@@ -11,9 +11,14 @@ import { DEFAULT_PORT } from '../../src/http/defaults.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8');
 const serverSource = ['server.ts', 'operations-api.ts'].map((f) => read(`src/http/${f}`)).join('\n');
+// Every environment variable the library's source reads or names.
+const allSource = fs
+  .readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => read(path.join('src', f)))
+  .join('\n');
 const knownEnv = new Set(
-  [read('src/service/config.ts'), read('src/cli/commands.ts'), read('src/models/loader.ts'), read('src/runtime/binding.ts'), serverSource]
-    .join('\n')
+  allSource
     .match(/\b(FASTEMBED_[A-Z_]+|ONNX_PATH|PORT|HOST|LOG_LEVEL|NODE_ENV)\b/g),
 );
 knownEnv.add('NODE_ENV');

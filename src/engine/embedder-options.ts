@@ -1,0 +1,99 @@
+// The Embedder's options and the checks every public entry runs on its arguments before anything is loaded or run.
+import type { Pooling } from '../runtime/binding.js';
+import type { ModelName } from '../models/registry.js';
+import { optionalIntegerInRange } from '../util/arguments.js';
+import { invalidArgument } from '../util/errors.js';
+
+export interface EmbedderOptions {
+  /** Registry id or alias (default all-MiniLM-L6-v2). With `modelPath`, the registry's recipe for those files. */
+  model?: ModelName;
+  /** A local directory holding model.onnx and tokenizer.json; nothing is downloaded. */
+  modelPath?: string;
+  /** Where models (and optimised graphs) are cached; default FASTEMBED_CACHE_DIR or ~/.cache/fastembed-native. */
+  cacheDir?: string;
+  /** Longest input in tokens; longer texts are truncated. Default: the model's. */
+  maxLength?: number;
+  /** Most texts per inference batch (default 32). */
+  batchSize?: number;
+  /**
+   * Most padded tokens per batch (default 512: on CPU, small padded batches beat big ones). While other calls wait
+   * for the model, batches are cut to a quarter of it, so they wait for a short batch, not a long one.
+   */
+  tokenBudget?: number;
+  /** ORT sessions run concurrently (default 1). */
+  poolSize?: number;
+  /** Intra-op threads per session (default: cores / poolSize). */
+  threads?: number;
+  /** Path of a libonnxruntime to use (e.g. a GPU build); also ONNX_PATH. */
+  onnxRuntimePath?: string;
+  /** Progress bar on a TTY while downloading. */
+  showProgress?: boolean;
+  /** For custom models (no registry entry): pooling and normalisation. */
+  pooling?: Exclude<Pooling, 'none'>;
+  normalize?: boolean;
+  queryPrefix?: string;
+  passagePrefix?: string;
+  /**
+   * Save ONNX Runtime's optimised graph in ORT format in cacheDir/optimized and start from it next time, the file
+   * mapped and every pooled session reading its weights from it in place (default true: the next start takes
+   * ≈ 115–130 ms instead of ≈ 280, and a pool holds one copy of the weights instead of one per session).
+   */
+  cacheOptimizedModel?: boolean;
+  /**
+   * ONNX Runtime's prepacked (GEMM-ready) copy of the weights, one per session: ≈ 5% faster (≈ 7% int8), 20–40 MB
+   * more per session and ≈ 40 ms more at start. Default: on for one session, off for a pool (so its sessions share
+   * one copy of the weights).
+   */
+  prepackWeights?: boolean;
+  /** Hub base URL for downloads (default HF_ENDPOINT or the Hugging Face hub). */
+  hubEndpoint?: string;
+  /**
+   * 'int8': run a dynamically quantised copy of the model (weights int8 per column, made once and kept in
+   * cacheDir/quantized). Faster on CPUs with fast integer dot products; a little less exact (see BENCHMARKS.md).
+   */
+  quantize?: 'none' | 'int8';
+}
+
+export interface EmbedOptions {
+  /** Called after each batch with the number of distinct texts done so far. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface EmbeddingMatrix {
+  /** rows × dim, row-major. */
+  data: Float32Array;
+  rows: number;
+  dim: number;
+}
+
+export const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
+
+/** Embedder.create's option checks: a TypeError or RangeError naming the option, before anything loads. */
+export function validateEmbedderOptions(options: EmbedderOptions): void {
+  if (options === null || typeof options !== 'object') throw invalidArgument('type', 'Embedder.create options must be an object');
+  optionalIntegerInRange(options.maxLength, 'maxLength', 8192);
+  optionalIntegerInRange(options.batchSize, 'batchSize', 4096);
+  optionalIntegerInRange(options.tokenBudget, 'tokenBudget', 1 << 22);
+  optionalIntegerInRange(options.poolSize, 'poolSize', 64);
+  optionalIntegerInRange(options.threads, 'threads', 256);
+  if (options.quantize !== undefined && options.quantize !== 'none' && options.quantize !== 'int8') {
+    throw invalidArgument('range', `quantize must be 'none' or 'int8', got ${String(options.quantize)}`);
+  }
+  for (const flag of ['cacheOptimizedModel', 'prepackWeights'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw invalidArgument('type', `${flag} must be a boolean, got ${typeof options[flag]}`);
+  }
+  if (options.pooling !== undefined && options.pooling !== 'mean' && options.pooling !== 'cls') {
+    throw invalidArgument('range', `pooling must be 'mean' or 'cls', got ${String(options.pooling)}`);
+  }
+}
+
+/** Token ids: an array of non-negative integers (below the vocabulary size when it is known). */
+export function assertTokenIds(ids: unknown, name: string, vocabSize = 0): asserts ids is number[] {
+  if (!Array.isArray(ids)) throw invalidArgument('type', `${name} must be an array of token ids, got ${typeof ids}`);
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || (vocabSize > 0 && id >= vocabSize)) {
+      throw invalidArgument('range', `${name} holds ${String(id)}, not a token id of this model${vocabSize > 0 ? ` (0 to ${vocabSize - 1})` : ''}`);
+    }
+  }
+}

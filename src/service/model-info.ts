@@ -1,0 +1,19 @@
+// ModelInfo: what a loaded model is, as the service, /info and TEI's /info describe it.
+import type { Embedder } from '../engine/embedder.js';
+
+export interface ModelInfo {
+  id: string;
+  dimension: number;
+  /** Longest input in tokens; longer texts are truncated. */
+  maxLength: number;
+  /** Vectors are L2-normalised. */
+  normalized: boolean;
+  pooling: 'mean' | 'cls';
+  queryPrefix: string;
+  passagePrefix: string;
+}
+
+/** The description of a loaded Embedder. */
+export function modelInfoOf(e: Embedder): ModelInfo {
+  return { id: e.model, dimension: e.dim, maxLength: e.maxLength, normalized: e.normalized, pooling: e.pooling, queryPrefix: e.queryPrefix, passagePrefix: e.passagePrefix };
+}

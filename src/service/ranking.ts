@@ -1,0 +1,25 @@
+// The pieces of ranking the service's search methods share: the texts as the model embeds them for retrieval, the
+// documents' vectors laid out for the SIMD kernels, and the order of results.
+import type { Embedder } from '../engine/embedder.js';
+import type { DocumentMatch } from './service-types.js';
+
+/** Documents as the model embeds passages (e5's "passage: "; most models add nothing). */
+export function passages(embedder: Embedder, documents: string[]): string[] {
+  return embedder.passagePrefix ? documents.map((d) => embedder.passagePrefix + d) : documents;
+}
+
+/**
+ * Documents' vectors (all but the first, the query) as one contiguous matrix for the SIMD kernels, on a
+ * SharedArrayBuffer so a large one is searched in place across cores (topK).
+ */
+export function documentMatrix(vectors: Float32Array[]): Float32Array {
+  const dim = vectors[0].length;
+  const matrix = new Float32Array(new SharedArrayBuffer((vectors.length - 1) * dim * 4));
+  for (let i = 1; i < vectors.length; i++) matrix.set(vectors[i], (i - 1) * dim);
+  return matrix;
+}
+
+/** Best first; ties in document order. */
+export function byScore(a: DocumentMatch, b: DocumentMatch): number {
+  return b.similarity - a.similarity || a.index - b.index;
+}
