@@ -13,7 +13,7 @@ import { calibrationModel, outlierChannels } from './outlier-channels.js';
 import { downProjections, quantizeInt8 } from './quantize.js';
 
 /** Changes whenever quantizeInt8 makes different graphs: it names the cached file and enters the fingerprint. */
-export const INT8_VERSION = 'int8-v5';
+export const INT8_VERSION = 'int8-v6';
 
 /**
  * A file's identity by content, cheap enough for start-up and the same on every replica (unlike mtime): its size and
