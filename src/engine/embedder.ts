@@ -22,6 +22,8 @@ export class Embedder {
   readonly modelDir: string;
   readonly queryPrefix: string;
   readonly passagePrefix: string;
+  /** Prefix both texts of a symmetric comparison get (e5's "query: "; most models add nothing). */
+  readonly symmetricPrefix: string;
   /** True when vectors come out L2-normalised (the recipe's normalisation). */
   readonly normalized: boolean;
   readonly pooling: Exclude<Pooling, 'none'>;
@@ -48,6 +50,7 @@ export class Embedder {
     this.modelDir = dir;
     this.queryPrefix = recipe.queryPrefix;
     this.passagePrefix = recipe.passagePrefix;
+    this.symmetricPrefix = recipe.symmetricPrefix;
     this.normalized = recipe.normalize;
     this.pooling = recipe.pooling;
     this.fingerprint = fingerprint;

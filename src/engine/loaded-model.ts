@@ -20,6 +20,7 @@ export interface Recipe {
   maxLength: number;
   queryPrefix: string;
   passagePrefix: string;
+  symmetricPrefix: string;
 }
 
 export interface LoadedModel {
@@ -52,6 +53,7 @@ export async function loadModel(options: EmbedderOptions): Promise<LoadedModel> 
     maxLength: options.maxLength ?? spec?.maxLength ?? 512,
     queryPrefix: options.queryPrefix ?? spec?.queryPrefix ?? '',
     passagePrefix: options.passagePrefix ?? spec?.passagePrefix ?? '',
+    symmetricPrefix: options.symmetricPrefix ?? spec?.symmetricPrefix ?? '',
   };
 
   const optimizedPath = () =>

