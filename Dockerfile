@@ -30,6 +30,10 @@ RUN mkdir -p /models && chown node:node /models
 USER node
 VOLUME ["/models"]
 EXPOSE 8080
+# Docker has one health state, so it asks what matters to it: started and still answering. /startup is 503 until
+# every model has loaded (the start period allows 10 minutes for a first download; after it, a model that never
+# loaded makes the container unhealthy) and 200 from then on, unless the process stops answering (a timeout).
+# Not /ready: being busy (every slot taken) is no reason to call a container unhealthy.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=600s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/startup').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/cli.js", "serve"]

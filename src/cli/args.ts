@@ -33,7 +33,8 @@ export const MODEL_HELP = `Model options:
   -c, --config <file>     JSON config in the {"fastembed": {...}} format
       --preset <name>     development | production | highPerformance
       --fallback          if the model can't load, answer with Jaccard similarity (marked jaccard_fallback)
-                          instead of failing; 'serve' does this by default and reports it in /health and /ready`;
+                          instead of failing; 'serve' does this by default for its first model (and reports it in
+                          /health and /ready), and for the others only with this flag`;
 
 export class UsageError extends Error {
   constructor(message: string) {

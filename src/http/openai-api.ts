@@ -1,6 +1,6 @@
 // OpenAI's embeddings API (POST /v1/embeddings, GET /v1/models), as the official SDKs and LangChain call it.
 import { COMMON_STATUS, type ErrorKind, HttpError, type HttpApi, type RouteContext } from './api.js';
-import { embedInputs, encodingFormat, modelField, readInputs, sendJson, vectorJson } from './shared.js';
+import { embedInputs, encodingFormat, modelField, readInputs, sendJson, serviceFor, vectorJson } from './shared.js';
 
 interface EmbeddingsBody {
   input: unknown;
@@ -93,7 +93,7 @@ export function openaiApi({ models, limits }: RouteContext): HttpApi {
     },
     async handler(req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) {
       const body = req.body as EmbeddingsBody;
-      const service = models.get(body.model);
+      const service = serviceFor(req, models, body.model);
       const inputs = readInputs(body.input, 'input', limits);
       const info = await service.describeModel();
       if (body.dimensions !== undefined && body.dimensions !== info.dimension) {

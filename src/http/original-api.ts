@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ServiceStats } from '../service/service.js';
 import { HttpError, PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
-import { encodingFormat, floatEncoding, modelField, sendJson, signalOf, textSchema, vectorsJson } from './shared.js';
+import { encodingFormat, floatEncoding, modelField, sendJson, serviceFor, signalOf, textSchema, vectorsJson } from './shared.js';
 
 const method = { type: 'string', enum: ['fastembed_cosine', 'jaccard_fallback'] } as const;
 export const originalErrorBody = {
@@ -101,7 +101,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
         async handler(req) {
           const t0 = performance.now();
           const { text1, text2, model } = req.body as ComputeBody;
-          const result = await models.get(model).computeSimilarity(text1, text2, { signal: signalOf(req) });
+          const result = await serviceFor(req, models, model).computeSimilarity(text1, text2, { signal: signalOf(req) });
           const similarity = clamp(result.similarity);
           logLine(req, { method: result.method, text1_len: text1.length, text2_len: text2.length, similarity, duration_ms: Math.round(performance.now() - t0) }, 'similarity computation completed');
           return { text1, text2, ...result, similarity, timestamp: new Date().toISOString() };
@@ -138,7 +138,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
           const t0 = performance.now();
           const { query, documents, top_k, model } = req.body as SearchBody;
           const k = top_k === undefined || top_k <= 0 ? DEFAULT_TOP_K : top_k;
-          const found = await models.get(model).findMostSimilar(query, documents, k, { signal: signalOf(req) });
+          const found = await serviceFor(req, models, model).findMostSimilar(query, documents, k, { signal: signalOf(req) });
           const results = found.map(({ text: content, similarity, method: m, index, model: id, dimension }) => ({
             content,
             similarity: clamp(similarity),
@@ -186,7 +186,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
         async handler(req, reply) {
           const t0 = performance.now();
           const { texts, encoding, model } = req.body as EmbeddingsBody;
-          const service = models.get(model);
+          const service = serviceFor(req, models, model);
           const vectors = await service.computeBatchEmbeddings(texts, { signal: signalOf(req) });
           const ms = performance.now() - t0;
           logLine(req, { method: 'fastembed_cosine', operation: 'embeddings', text_count: texts.length, duration_ms: Math.round(ms), throughput: texts.length / Math.max(ms / 1000, 1e-6) }, 'batch processing completed');

@@ -14,7 +14,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { ModelSet } from '../service/model-set.js';
 import type { SimilarityService } from '../service/service.js';
-import { classify, HttpError, type HttpApi, type Limits, type RouteContext } from './api.js';
+import type { ErrorObject } from 'ajv';
+import { classify, type ErrorKind, HttpError, type HttpApi, type Limits, type RouteContext } from './api.js';
 import { DEFAULT_LIMITS, DEFAULT_PORT } from './defaults.js';
 import { ServiceMetrics } from './metrics.js';
 import { openaiApi } from './openai-api.js';
@@ -23,6 +24,7 @@ import { operationsApi } from './operations-api.js';
 import { originalApi } from './original-api.js';
 import { redactPaths } from './redact.js';
 import { teiApi } from './tei-api.js';
+import { describeValidation } from './validation.js';
 
 export { DEFAULT_LIMITS, DEFAULT_PORT, ModelSet, redactPaths };
 export type { Limits };
@@ -32,7 +34,7 @@ export interface ServerOptions extends Partial<Limits> {
   logger?: FastifyServerOptions['logger'];
   /** Most ms a client may take to send its body once the headers arrived; past it the connection is closed (default 30 s). */
   bodyTimeoutMs?: number;
-  /** Keys accepted as `Authorization: Bearer <key>` on every route but /health, /ready and /openapi.json; none: open. */
+  /** Keys accepted as `Authorization: Bearer <key>` on every route but /health, /ready, /startup and /openapi.json; none: open. */
   apiKeys?: string[];
   /** Ask for a key on /metrics too (default false: scrapers rarely carry one). */
   metricsAuth?: boolean;
@@ -72,6 +74,34 @@ function keyChecker(keys: string[]): (header: string | undefined) => boolean {
   };
 }
 
+/** What the client is told: what was wrong and what to do, never internals or server paths. */
+function clientMessage(
+  err: Error & { validation?: ErrorObject[]; code?: string },
+  req: FastifyRequest,
+  { kind, param }: { kind: ErrorKind; param?: string },
+  models: ModelSet,
+): { message: string; param?: string } {
+  if (err.validation) return describeValidation(err.validation);
+  // An unexpected failure's message is for the log, not for unauthenticated clients.
+  if (kind === 'internal') return { message: 'internal error; the server log has the details' };
+  if (kind === 'unsupported_media') {
+    const type = req.headers['content-type'];
+    return { message: `send the body as JSON with the header "Content-Type: application/json"; got ${type ? `"${type}"` : 'no Content-Type header'}` };
+  }
+  if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { message: 'the body is empty: send a JSON object' };
+  if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
+    const detail = err.cause instanceof Error ? ` (${err.cause.message})` : err instanceof SyntaxError ? ` (${err.message})` : '';
+    return { message: `the body is not valid JSON${detail}; send one JSON object` };
+  }
+  if (err.code === 'ERR_MODEL_UNAVAILABLE' && req.servedModel) {
+    const others = models.ids.filter((id) => id !== req.servedModel);
+    const reason = redactPaths(err.message).replace(/^model unavailable: /, '');
+    const instead = others.length > 0 ? ` or name another served model (${others.join(', ')})` : '';
+    return { message: `the model '${req.servedModel}' is not available: ${reason}; retry later${instead}, and see GET /ready for every model's state`, param: param ?? 'model' };
+  }
+  return { message: err instanceof HttpError ? err.message : redactPaths(err.message), param };
+}
+
 export async function buildServer(served: SimilarityService | ModelSet, options: ServerOptions = {}): Promise<FastifyInstance> {
   const models = served instanceof ModelSet ? served : new ModelSet(served);
   const limits: Limits = { ...DEFAULT_LIMITS };
@@ -80,7 +110,8 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
     bodyLimit: limits.bodyLimit,
     logger: options.logger ?? { level: process.env.LOG_LEVEL ?? 'info' },
     return503OnClosing: true,
-    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    // verbose: errors carry the value and the schema, so each can be told as one sentence (validation.ts).
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, verbose: true } },
   });
   // JSON only: any other content type is a 415, not a confusing schema error.
   app.removeContentTypeParser(['text/plain']);
@@ -168,15 +199,15 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
     metrics.duration.observe({ method }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: ErrorObject[]; code?: string }, req, reply) => {
     const api = byName.get(req.routeOptions.config.api ?? apiForPath(req.url.split('?')[0]))!;
-    const { kind, param } = classify(err);
+    const classified = classify(err);
+    const { kind } = classified;
     const status = api.status(kind);
     if (kind === 'internal' || kind === 'timeout') {
       req.log.error({ component: 'fastembed', operation: req.routeOptions.config.apiMethod ?? req.url, error: err.message, err, timestamp: new Date().toISOString() }, 'fastembed operation failed');
     }
-    // An unexpected failure's message is for the log, not for unauthenticated clients.
-    const message = kind === 'internal' ? 'internal error; the server log has the details' : err instanceof HttpError ? err.message : redactPaths(err.message);
+    const { message, param } = clientMessage(err, req, classified, models);
     reply.code(status).send(api.errorBody({ kind, status, message, param }));
   });
 

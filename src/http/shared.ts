@@ -1,6 +1,7 @@
 // Pieces the API modules share: request schemas' building blocks, the request's abort signal and timing, and
 // embedding a request's inputs (texts or token ids) with its truncation rules.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ModelSet } from '../service/model-set.js';
 import type { SimilarityService } from '../service/service.js';
 import type { TruncationDirection } from '../runtime/tokenizer.js';
 import { binding } from '../runtime/binding.js';
@@ -25,10 +26,18 @@ declare module 'fastify' {
     /** Aborted when the client goes away before its answer: its texts are dropped before they reach a batch. */
     abort?: AbortController;
     timing?: RequestTiming;
+    /** The served id of the model the request uses, for its error messages. */
+    servedModel?: string;
   }
 }
 
 export const signalOf = (req: FastifyRequest): AbortSignal | undefined => req.abort?.signal;
+
+/** The service for a request's `model` field (the default without one), its id kept for the error messages. */
+export function serviceFor(req: FastifyRequest, models: ModelSet, name?: string): SimilarityService {
+  req.servedModel = models.idOf(name);
+  return models.get(name);
+}
 
 /** One vector as JSON: a float array (each value the shortest decimal that reads back as the same float32, written
  *  natively), or base64 of its little-endian float32 bytes. */

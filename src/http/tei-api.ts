@@ -6,7 +6,7 @@ import type { ModelInfo, SimilarityService } from '../service/service.js';
 import type { TruncationDirection } from '../runtime/tokenizer.js';
 import { cosine, normalize } from '../runtime/vector.js';
 import { COMMON_STATUS, type ErrorKind, HttpError, type HttpApi, type Route, type RouteContext } from './api.js';
-import { embedInputs, readInputs, sendJson, tokenIds, vectorsJson } from './shared.js';
+import { embedInputs, readInputs, sendJson, serviceFor, tokenIds, vectorsJson } from './shared.js';
 
 const ERROR_TYPES: Record<ErrorKind, string> = {
   validation: 'Validation',
@@ -56,9 +56,10 @@ function promptPrefix(info: ModelInfo, name: string | null | undefined): string 
 }
 
 export function teiApi({ models, limits }: RouteContext): HttpApi {
-  const service = (): SimilarityService => models.default;
-  const rules = async (p: TruncationParams, param: string) => {
-    const info = await service().describeModel();
+  // TEI serves one model: the default.
+  const service = (req: FastifyRequest): SimilarityService => serviceFor(req, models);
+  const rules = async (req: FastifyRequest, p: TruncationParams, param: string) => {
+    const info = await service(req).describeModel();
     return {
       truncate: p.truncate ?? limits.autoTruncate,
       direction: (p.truncation_direction ?? 'right').toLowerCase() as TruncationDirection,
@@ -97,14 +98,14 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
     },
     async handler(req, reply) {
       const body = req.body as TruncationParams & { inputs: unknown; normalize: boolean; dimensions?: number | null };
-      const info = await service().describeModel();
+      const info = await service(req).describeModel();
       if (!body.normalize && info.normalized) {
         throw new HttpError('validation', `normalize: false is not available: ${info.id}'s vectors are L2-normalised as they are pooled; leave normalize out`, 'normalize');
       }
       if (body.dimensions != null && body.dimensions !== info.dimension) {
         throw new HttpError('validation', `${info.id} gives ${info.dimension}-dimensional vectors and cannot shorten them; leave dimensions out`, 'dimensions');
       }
-      const vectors = await embedInputs(req, service(), readInputs(body.inputs, 'inputs', limits), await rules(body, 'inputs'));
+      const vectors = await embedInputs(req, service(req), readInputs(body.inputs, 'inputs', limits), await rules(req, body, 'inputs'));
       if (body.normalize && !info.normalized) for (const v of vectors) normalize(v);
       return sendJson(reply, vectorsJson(vectors, 'float'));
     },
@@ -130,7 +131,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
       const body = req.body as { inputs: { source_sentence: string; sentences: string[] }; parameters?: TruncationParams | null };
       if (body.inputs.sentences.length === 0) throw new HttpError('empty', '`inputs.sentences` cannot be empty', 'inputs.sentences');
       const texts = [body.inputs.source_sentence, ...body.inputs.sentences];
-      const [source, ...others] = await embedInputs(req, service(), { texts }, await rules(body.parameters ?? {}, 'inputs.sentences'));
+      const [source, ...others] = await embedInputs(req, service(req), { texts }, await rules(req, body.parameters ?? {}, 'inputs.sentences'));
       return others.map((v) => cosine(source, v));
     },
   };
@@ -155,7 +156,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
           const target = inputs !== null && typeof inputs === 'object' && !Array.isArray(inputs) ? similarity : embed;
           // Validated (and defaults filled in) by the target route's own schema, as if it had been called.
           const validate = req.compileValidationSchema(target.schema.body!);
-          if (!validate(req.body)) throw Object.assign(new Error(`body${validate.errors?.[0]?.instancePath ?? ''} ${validate.errors?.[0]?.message ?? 'is invalid'}`), { validation: validate.errors });
+          if (!validate(req.body)) throw Object.assign(new Error('invalid body'), { validation: validate.errors, validationContext: 'body' });
           return target.handler(req, reply);
         },
       })),
@@ -190,9 +191,9 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
         },
         async handler(req) {
           const body = req.body as { inputs: string | string[]; add_special_tokens: boolean; prompt_name?: string | null };
-          const prefix = promptPrefix(await service().describeModel(), body.prompt_name);
+          const prefix = promptPrefix(await service(req).describeModel(), body.prompt_name);
           const texts = (typeof body.inputs === 'string' ? [body.inputs] : body.inputs).map((t) => prefix + t);
-          const details = await service().tokenDetails(texts);
+          const details = await service(req).tokenDetails(texts);
           return details.map((tokens) =>
             (body.add_special_tokens ? tokens : tokens.filter((t) => !t.special)).map((t) => (t.special ? { ...t, start: null, stop: null } : t)),
           );
@@ -214,16 +215,16 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
         async handler(req) {
           const body = req.body as { ids: number[] | number[][]; skip_special_tokens: boolean };
           const rows = body.ids.length > 0 && Array.isArray(body.ids[0]) ? (body.ids as number[][]) : [body.ids as number[]];
-          return service().decode(rows, body.skip_special_tokens);
+          return service(req).decode(rows, body.skip_special_tokens);
         },
       },
       {
         method: 'GET',
         url: '/info',
         schema: { summary: "The model and this server's limits, as text-embeddings-inference's /info" },
-        async handler() {
-          const info = await service().describeModel();
-          const config = service().config;
+        async handler(req) {
+          const info = await service(req).describeModel();
+          const config = service(req).config;
           return {
             model_id: info.id,
             model_sha: null,

@@ -94,7 +94,7 @@ export async function ensureModelDir(spec: ModelSpec, options: ResolveOptions = 
         throw new FastembedError(
           `${err.message}\nModel '${spec.id}' is not in the cache (${dir}) and could not be downloaded. If this machine ` +
             `is offline, copy the model's files (${spec.files.map((f) => f.local).join(', ')}) from ` +
-            `${spec.hfRepo} into ${dir}, or pass modelPath pointing at a directory that holds them.`,
+            `${spec.hfRepo} into ${dir}, or pass modelPath (on the command line: --model-path or FASTEMBED_MODEL_PATH) pointing at a directory that holds them.`,
           'ERR_DOWNLOAD',
           { cause: err },
         );

@@ -1,5 +1,5 @@
-// ModelSet: the models one server answers with, each a SimilarityService created (and so loaded) on first use,
-// chosen by name: the served id, a registry alias of it, any case.
+// ModelSet: the models one server answers with, each a SimilarityService created (and so loaded) on first use or
+// by initialize(), chosen by name: the served id, a registry alias of it, any case.
 import path from 'node:path';
 import type { SimilarityConfig } from './config.js';
 import { DEFAULT_MODEL } from '../engine/embedder-options.js';
@@ -42,6 +42,11 @@ export class ModelSet {
     return this.#services;
   }
 
+  /** The served id a model name means (the id itself, an alias of it, any case); the default's without a name. */
+  idOf(name?: string): string {
+    return name === undefined || name === '' ? this.ids[0] : this.#resolve(name);
+  }
+
   /** The service for a model name (served id or an alias of it); the default when no name is given. */
   get(name?: string): SimilarityService {
     if (name === undefined || name === '') return this.default;
@@ -66,6 +71,14 @@ export class ModelSet {
     }
     if (canonical && ids.includes(canonical)) return canonical;
     throw new FastembedError(`The model '${name}' is not served here; served models: ${ids.join(', ')}`, 'ERR_UNKNOWN_MODEL');
+  }
+
+  /**
+   * Creates every configured service and loads its model, all at once. Never rejects: it resolves when each has
+   * loaded or failed, and a failure stays in that service's health() (a server reports it on /health and /ready).
+   */
+  async initialize(): Promise<void> {
+    await Promise.allSettled(this.ids.map((id) => this.get(id).initialize()));
   }
 
   /** Closes every created service (each drains its running calls first). */

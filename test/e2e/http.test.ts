@@ -133,11 +133,11 @@ describe('routes', () => {
 describe('bad requests get 4xx with a message, never 500', () => {
   test.each([
     ['malformed JSON', '{"text1": "a",', 400, /JSON/i],
-    ['missing field', { text1: 'a' }, 400, /must have required property 'text2'/],
-    ['wrong type', { text1: 'a', text2: 5 }, 400, /text2 must be string/],
-    ['null', { text1: null, text2: 'b' }, 400, /text1 must be string/],
-    ['extra property', { text1: 'a', text2: 'b', text3: 'c' }, 400, /must NOT have additional properties/],
-    ['array body', ['a', 'b'], 400, /must be object/],
+    ['missing field', { text1: 'a' }, 400, /^text2 is missing: send a string$/],
+    ['wrong type', { text1: 'a', text2: 5 }, 400, /^text2 must be a string; got the number 5$/],
+    ['null', { text1: null, text2: 'b' }, 400, /^text1 must be a string; got null$/],
+    ['extra property', { text1: 'a', text2: 'b', text3: 'c' }, 400, /unknown field "text3"; the fields it takes are text1, text2, model/],
+    ['array body', ['a', 'b'], 400, /^the body must be an object; got an array of 2 items$/],
   ])('compute: %s', async (_name, body, status, message) => {
     const res = await post(`${base}/api/similarity/compute`, body);
     expect(res.status).toBe(status);
@@ -145,11 +145,11 @@ describe('bad requests get 4xx with a message, never 500', () => {
   });
 
   test.each([
-    [{ query: 'q', documents: ['a'], top_k: 1.5 }, /top_k must be integer/],
-    [{ query: 'q', documents: ['a'], top_k: '3' }, /top_k must be integer/],
-    [{ query: 'q', documents: ['a', 7] }, /documents\/1 must be string/],
-    [{ query: 'q', documents: [['nested']] }, /documents\/0 must be string/],
-    [{ documents: ['a'] }, /must have required property 'query'/],
+    [{ query: 'q', documents: ['a'], top_k: 1.5 }, /^top_k must be an integer; got the number 1.5$/],
+    [{ query: 'q', documents: ['a'], top_k: '3' }, /^top_k must be an integer; got "3"$/],
+    [{ query: 'q', documents: ['a', 7] }, /^documents\[1\] must be a string; got the number 7$/],
+    [{ query: 'q', documents: [['nested']] }, /^documents\[0\] must be a string; got an array of 1 item$/],
+    [{ documents: ['a'] }, /^query is missing: send a string$/],
   ])('search: %j', async (body, message) => {
     const res = await post(`${base}/api/similarity/search`, body);
     expect(res.status).toBe(400);
@@ -220,7 +220,7 @@ describe('health and lifecycle', () => {
       const r503 = await post(`${a.base}/api/similarity/compute`, { text1: 'a', text2: 'b' });
       expect(r503.status).toBe(503);
       const body = await r503.json();
-      expect(body.message).toMatch(/model unavailable: Model directory <path> does not exist/);
+      expect(body.message).toMatch(/^the model 'fe-no-such-model-dir' is not available: Model directory <path> does not exist/);
       expect(JSON.stringify(body)).not.toContain(missing);
       const documents = Array.from({ length: 300 }, (_, i) => `document number ${i} about something else entirely`);
       const r504 = await post(`${b.base}/api/similarity/search`, { query: 'q', documents, top_k: 3 });

@@ -1,9 +1,12 @@
-// The deployment files cannot run here (no Docker engine, no cluster): check they parse and agree with the server.
+// The deployment files cannot run here (no Docker engine, no cluster; kubectl's client-side dry run needs a cluster
+// too): check they parse, pass Kubernetes' own schemas, and agree with the server. test/e2e/probes.test.ts runs
+// their probes against real servers.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parseAllDocuments } from 'yaml';
 import { loadConfigFile } from '../../src/service/config.js';
 import { DEFAULT_PORT } from '../../src/http/defaults.js';
@@ -11,6 +14,7 @@ import { DEFAULT_PORT } from '../../src/http/defaults.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8');
 const serverSource = ['server.ts', 'operations-api.ts'].map((f) => read(`src/http/${f}`)).join('\n');
+const version = JSON.parse(read('package.json')).version as string;
 // Every environment variable the library's source reads or names.
 const allSource = fs
   .readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' })
@@ -33,33 +37,66 @@ describe('Kubernetes manifests', () => {
   const files = fs.readdirSync(path.join(root, 'deploy/k8s')).map((f) => `deploy/k8s/${f}`);
   const all = files.flatMap(yamlDocs);
   const byKind = (kind: string) => all.find((d) => d.kind === kind);
+  const set = () => byKind('StatefulSet');
+  const container = () => set().spec.template.spec.containers[0];
 
-  test('Deployment, Service and ConfigMap are all there and parse', () => {
-    expect(all.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Service']);
+  test('StatefulSet, two Services and ConfigMap are all there and parse', () => {
+    expect(all.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Service', 'Service', 'StatefulSet']);
   });
 
-  test('probes hit /health and /ready on the port the server listens on', () => {
-    const container = byKind('Deployment').spec.template.spec.containers[0];
-    expect(container.ports[0].containerPort).toBe(DEFAULT_PORT);
-    expect(container.livenessProbe.httpGet.path).toBe('/health');
+  // Kubernetes 1.30's schemas, strict (k8s-schema/make.py says where they come from): a misspelt or misplaced
+  // field, a wrong type or a missing required one fails here as `kubectl apply` would fail on a cluster.
+  test('every object passes the Kubernetes schema of its kind', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    ajv.addSchema(JSON.parse(read('test/unit/k8s-schema/v1.30.json')), 'k8s');
+    const defs: Record<string, string> = { StatefulSet: 'io.k8s.api.apps.v1.StatefulSet', Service: 'io.k8s.api.core.v1.Service', ConfigMap: 'io.k8s.api.core.v1.ConfigMap' };
+    for (const doc of all) {
+      const validate = ajv.getSchema(`k8s#/$defs/${defs[doc.kind]}`)!;
+      expect(validate(doc), `${doc.kind} ${doc.metadata.name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+    }
+    // The check bites: a misspelt field is refused.
+    const validate = ajv.getSchema(`k8s#/$defs/${defs.StatefulSet}`)!;
+    const typo = structuredClone(set());
+    typo.spec.template.spec.containers[0].imagePulPolicy = 'IfNotPresent';
+    expect(validate(typo)).toBe(false);
+  });
+
+  test('each probe uses the endpoint that means it, on the port the server listens on', () => {
+    const c = container();
+    expect(c.ports[0].containerPort).toBe(DEFAULT_PORT);
+    expect(c.startupProbe.httpGet.path).toBe('/startup');
+    expect(c.livenessProbe.httpGet.path).toBe('/health');
+    expect(c.readinessProbe.httpGet.path).toBe('/ready');
     // A first start that downloads the model is covered by the startup probe (≥ 10 min), not killed by liveness.
-    expect(container.startupProbe.httpGet.path).toBe('/health');
-    expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).toBeGreaterThanOrEqual(600);
-    expect(container.livenessProbe.initialDelaySeconds ?? 0).toBe(0);
-    expect(container.readinessProbe.httpGet.path).toBe('/ready');
-    expect(serverSource).toContain("'/health'");
-    expect(serverSource).toContain("'/ready'");
-    for (const e of container.env) expect(knownEnv.has(e.name), `unknown env ${e.name}`).toBe(true);
-    expect(byKind('Deployment').spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBeGreaterThanOrEqual(600);
+    expect(c.livenessProbe.initialDelaySeconds ?? 0).toBe(0);
+    for (const p of ["'/health'", "'/ready'", "'/startup'"]) expect(serverSource).toContain(p);
+    for (const e of c.env) expect(knownEnv.has(e.name), `unknown env ${e.name}`).toBe(true);
+    expect(set().spec.template.spec.securityContext.runAsNonRoot).toBe(true);
   });
 
-  test('the Service targets the named container port; volumes name existing objects', () => {
-    const dep = byKind('Deployment').spec.template.spec;
-    expect(byKind('Service').spec.ports[0].targetPort).toBe(dep.containers[0].ports[0].name);
-    expect(byKind('Service').spec.selector).toEqual(byKind('Deployment').spec.template.metadata.labels);
-    const volumes = Object.fromEntries(dep.volumes.map((v: any) => [v.name, v]));
-    // Per-pod ReadWriteOnce storage: no ReadWriteMany claim that common storage classes can't provide.
-    expect(volumes.models.ephemeral.volumeClaimTemplate.spec.accessModes).toEqual(['ReadWriteOnce']);
+  test('the image is pinned to the package version and pulled only when missing', () => {
+    expect(container().image).toBe(`fastembed-native:${version}`);
+    expect(container().imagePullPolicy).toBe('IfNotPresent');
+  });
+
+  test('the models volume is a claim per replica that outlives its pod; the Services select the pods', () => {
+    const spec = set().spec;
+    const [claim] = spec.volumeClaimTemplates;
+    expect(claim.metadata.name).toBe('models');
+    expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+    expect(container().volumeMounts).toContainEqual({ name: 'models', mountPath: '/models' });
+    // No pod-scoped (ephemeral) volume stands in for it.
+    expect(spec.template.spec.volumes.map((v: any) => v.name)).toEqual(['config']);
+    const services = all.filter((d) => d.kind === 'Service');
+    for (const svc of services) {
+      expect(svc.spec.selector).toEqual(spec.template.metadata.labels);
+      expect(svc.spec.ports[0].targetPort).toBe(container().ports[0].name);
+    }
+    // The governing Service a StatefulSet names exists and is headless.
+    expect(services.find((svc) => svc.metadata.name === spec.serviceName)?.spec.clusterIP).toBe('None');
+    const volumes = Object.fromEntries(spec.template.spec.volumes.map((v: any) => [v.name, v]));
     expect(volumes.config.configMap.name).toBe(byKind('ConfigMap').metadata.name);
   });
 
@@ -78,16 +115,22 @@ describe('compose file and Dockerfile', () => {
     for (const name of Object.keys(svc.environment)) expect(knownEnv.has(name), `unknown env ${name}`).toBe(true);
     expect(svc.environment.FASTEMBED_REDIS_URL).toMatch(/^redis:\/\/redis:/);
     expect(compose.services.redis).toBeDefined();
+    expect(svc.image).toBe(`fastembed-native:${version}`);
+    // The comment describes the mount the file has: the named volume at /models, not a ./models bind mount.
+    expect(svc.volumes).toEqual(['models:/models']);
+    expect(compose.volumes).toHaveProperty('models');
+    expect(read('docker-compose.yml')).toMatch(/named\s+# volume "models" \(mounted at \/models/);
   });
 
-  test('Dockerfile: multi-stage, no compiler in the final image, non-root, healthcheck on /health', () => {
+  test('Dockerfile: multi-stage, no compiler in the final image, non-root, healthcheck on /startup', () => {
     const text = read('Dockerfile');
     const stages = text.split(/^FROM /m).slice(1);
     expect(stages.length).toBe(2);
     const final = stages[1];
     expect(final).not.toMatch(/apt-get install|g\+\+|cmake|build-essential/);
     expect(final).toMatch(/^USER node$/m);
-    expect(final).toMatch(/HEALTHCHECK[\s\S]*\/health/);
+    // Docker's one health state: started (every model loaded) and answering, not busy-or-not (/ready).
+    expect(final).toMatch(/HEALTHCHECK[^\n]*\n\s*CMD [^\n]*'\/startup'/);
     expect(final).toMatch(new RegExp(`^EXPOSE ${DEFAULT_PORT}$`, 'm'));
     for (const name of final.match(/\b[A-Z][A-Z_]+(?==)/g) ?? []) expect(knownEnv.has(name), `unknown env ${name}`).toBe(true);
     // Files the image copies must exist in the repository (or be produced by the build stage).
