@@ -66,12 +66,13 @@ export function positiveIntOption(value: string | undefined, name: string): numb
 }
 
 /** Config from (lowest first): defaults or preset, config file, FASTEMBED_* env, command-line flags. */
-export function configFromArgs(values: Record<string, string | string[] | boolean | undefined>): SimilarityConfig {
+/** The config from a preset, the config file, the environment and the flags, over `defaults` (a command's own). */
+export function configFromArgs(values: Record<string, string | string[] | boolean | undefined>, defaults: Partial<SimilarityConfig> = {}): SimilarityConfig {
   const preset = values.preset as string | undefined;
   if (preset !== undefined && !(preset in presets)) {
     throw new UsageError(`--preset must be one of ${Object.keys(presets).join(', ')}, got '${preset}'`);
   }
-  let config = preset ? resolveConfig(presets[preset as keyof typeof presets]()) : resolveConfig();
+  let config = resolveConfig({ ...(preset ? presets[preset as keyof typeof presets]() : {}), ...defaults });
   if (values.config) config = loadConfigFile(values.config as string, config);
   config = configFromEnv(process.env, config);
   const flags: Partial<SimilarityConfig> = {};

@@ -2,19 +2,8 @@
 import { DEFAULT_LIMITS, DEFAULT_PORT } from '../http/defaults.js';
 import { ModelSet } from '../service/model-set.js';
 import { SimilarityService } from '../service/service.js';
-import { configFromEnv, loadConfigFile, resolveConfig } from '../service/config.js';
 import { configFromArgs, MODEL_HELP, MODEL_OPTIONS, parse, positiveIntOption, UsageError } from './args.js';
 import { write, type Command } from './console.js';
-
-/**
- * Whether the fallback was asked for by name (--fallback, FASTEMBED_FALLBACK, the config file's
- * fallback_enabled), not merely left at its default: the same layers as configFromArgs, over a default of off.
- */
-function fallbackAsked(values: { config?: string; fallback?: boolean }): boolean {
-  if (values.fallback !== undefined) return values.fallback;
-  const off = resolveConfig({ fallback: false });
-  return configFromEnv(process.env, values.config ? loadConfigFile(values.config, off) : off).fallback;
-}
 
 export const serveCommand: Command = {
   summary: 'Run the HTTP service: the original routes, OpenAI /v1/embeddings and TEI /embed',
@@ -57,11 +46,12 @@ ${MODEL_HELP}`,
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port ?? process.env.PORT}'`);
     const host = values.host ?? process.env.HOST ?? '0.0.0.0';
     const ids = values.model ?? (process.env.FASTEMBED_MODELS ? process.env.FASTEMBED_MODELS.split(',').map((m) => m.trim()).filter(Boolean) : []);
-    const service = new SimilarityService(configFromArgs({ ...values, model: ids[0] }));
+    // serve keeps the original service's fallback on for its default model (a config file or flag can turn it off).
+    const service = new SimilarityService(configFromArgs({ ...values, model: ids[0] }, { fallback: true }));
     // The first model keeps the configured fallback (the original service's design). A further model is one a
     // request names: it answers with that model or a 503 naming it, never Jaccard scores, unless the fallback
     // was asked for in so many words.
-    const fallback = fallbackAsked(values);
+    const fallback = configFromArgs(values).fallback; // asked for by --fallback, the environment or the config file
     const models = new ModelSet(service, ids.slice(1).map((model) => ({ model, modelPath: undefined, fallback })));
     const apiKeys = values['api-key'] ?? (process.env.FASTEMBED_API_KEY ? [process.env.FASTEMBED_API_KEY] : []);
     const { buildServer, closeOnSignals } = await import('../http/server.js');

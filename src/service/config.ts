@@ -32,7 +32,10 @@ export interface SimilarityConfig {
   threads: number;
   /** Per-request embedding timeout in milliseconds (0 = none); on expiry the fallback answers. */
   timeout: number;
-  /** Answer with Jaccard similarity when the model is unavailable, fails or times out (with a warning, see health). */
+  /**
+   * Answer with Jaccard similarity when the model is unavailable, fails or times out (with a warning, see health).
+   * Default false: only a caller who asks gets scores that are not embeddings (`serve` asks).
+   */
   fallback: boolean;
   /** First delay (ms) before a failed model load is retried in the background, doubling up to 60 s; 0 = never retry. */
   loadRetryMs: number;
@@ -60,7 +63,9 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   poolSize: 1,
   threads: 0,
   timeout: 30_000,
-  fallback: true,
+  // Off in the library: a caller who did not ask for Jaccard scores gets the model's error, not other numbers.
+  // `serve` turns it on (the original service's behaviour); a config file or FASTEMBED_FALLBACK can too.
+  fallback: false,
   loadRetryMs: 1_000,
   maxRequestTokens: 1_000_000,
   cacheSize: 10_000,

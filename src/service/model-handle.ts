@@ -71,7 +71,7 @@ export class ModelHandle {
       this.#error = `model unavailable: ${(err as Error).message}`;
       if (this.#state === 'closed') return;
       this.#state = 'failed';
-      if (!c.fallback) throw err;
+      if (c.enabled && !c.fallback) throw err; // disabled is Jaccard by design, fallback or not
       const retry = c.enabled && c.loadRetryMs > 0 && !this.#given;
       if (first && c.enabled) {
         process.emitWarning(

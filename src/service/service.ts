@@ -34,7 +34,8 @@ export class SimilarityService {
 
   constructor(config: Partial<SimilarityConfig> = {}, deps: ServiceDependencies = {}) {
     this.config = Object.freeze(resolveConfig(config));
-    this.#calls = new CallTracker(this.config.fallback);
+    // A disabled service (the original's enabled: false) is Jaccard by design, fallback or not.
+    this.#calls = new CallTracker(this.config.fallback || !this.config.enabled);
     this.#handle = new ModelHandle(this.config, deps.embedder, async (embedder) => {
       this.#source = await VectorSource.open(embedder, this.config, deps.store);
     });

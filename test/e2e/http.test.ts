@@ -184,7 +184,7 @@ describe('health and lifecycle', () => {
     const onWarning = (w: Error) => warnings.push(w);
     process.on('warning', onWarning);
     // Retries start slow (a minute) so the broken state is stable while it is checked; the file is fixed later.
-    const s = await SimilarityService.create({ modelPath: broken, cacheDir, loadRetryMs: 60_000 });
+    const s = await SimilarityService.create({ modelPath: broken, cacheDir, fallback: true, loadRetryMs: 60_000 });
     const srv = await start(s);
     try {
       await vi.waitFor(() => expect(warnings.length).toBeGreaterThan(0));
@@ -275,7 +275,7 @@ describe('health and lifecycle', () => {
 
   test('a failed load is retried with backoff until the model appears; then /ready turns 200 and answers are embeddings', async () => {
     const later = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-later-'));
-    const s = await SimilarityService.create({ modelPath: later, cacheDir, loadRetryMs: 50 });
+    const s = await SimilarityService.create({ modelPath: later, cacheDir, fallback: true, loadRetryMs: 50 });
     const srv = await start(s);
     try {
       expect(s.modelLoaded).toBe(false);

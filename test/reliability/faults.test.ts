@@ -19,7 +19,7 @@ describe('model faults', () => {
   test('missing tokenizer: degraded with the missing file named, Jaccard answers', async () => {
     const dir = makeTinyModelDir({ hidden: 16 });
     fs.rmSync(path.join(dir, 'tokenizer.json'));
-    const s = await SimilarityService.create({ modelPath: dir, cacheDir });
+    const s = await SimilarityService.create({ modelPath: dir, cacheDir, fallback: true });
     expect((await s.computeSimilarity('a b', 'a')).method).toBe('jaccard_fallback');
     expect(s.health()).toMatchObject({ status: 'degraded' });
     expect(s.health().reasons[0]).toMatch(/is missing tokenizer.json/);
@@ -30,7 +30,7 @@ describe('model faults', () => {
     const dir = makeTinyModelDir({ hidden: 16 });
     const file = path.join(dir, 'model.onnx');
     fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
-    const s = await SimilarityService.create({ modelPath: dir, cacheDir });
+    const s = await SimilarityService.create({ modelPath: dir, cacheDir, fallback: true });
     expect((await s.findMostSimilar('a', ['a', 'b'], 1))[0]).toMatchObject({ index: 0, method: 'jaccard_fallback' });
     expect(s.health().reasons[0]).toMatch(/Loading model .* failed/);
     await s.close();

@@ -263,7 +263,7 @@ describe('fallback', () => {
     const broken = tmp('fe-broken-');
     fs.copyFileSync(path.join(tinyDir, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
     fs.writeFileSync(path.join(broken, 'model.onnx'), 'garbage');
-    const s = await SimilarityService.create({ modelPath: broken, cacheDir });
+    const s = await SimilarityService.create({ modelPath: broken, cacheDir, fallback: true });
     const r = await s.computeSimilarity('the cat sat', 'the cat ran');
     expect(r).toEqual({ similarity: 0.5, method: 'jaccard_fallback', model: 'jaccard', dimension: 0 });
     const top = await s.findMostSimilar('the cat', ['a dog', 'the cat', 'cat food'], 2);
@@ -275,17 +275,20 @@ describe('fallback', () => {
     await s.close();
   });
 
-  test('with the fallback disabled, the failure propagates', async () => {
+  test('by default (no fallback asked for) the failure propagates: a library caller never gets Jaccard scores unasked', async () => {
     const broken = tmp('fe-broken-');
     fs.copyFileSync(path.join(tinyDir, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
     fs.writeFileSync(path.join(broken, 'model.onnx'), 'garbage');
-    await expect(SimilarityService.create({ modelPath: broken, cacheDir, fallback: false })).rejects.toThrow(/Loading model/);
+    await expect(SimilarityService.create({ modelPath: broken, cacheDir })).rejects.toThrow(/Loading model/);
+    const s = new SimilarityService({ modelPath: broken, cacheDir });
+    await expect(s.computeSimilarity('the cat sat', 'the cat ran')).rejects.toMatchObject({ code: 'ERR_MODEL_UNAVAILABLE' });
+    await s.close();
   });
 
   test('an inference error mid-run falls back, is reported in health, and clears on the next success', async () => {
     // A model with a 200-token vocabulary: real tokenizer ids above 200 make ORT fail inside Run().
     const small = makeTinyModelDir({ hidden: 16, vocab: 200 });
-    const s = await SimilarityService.create({ modelPath: small, cacheDir, enableCache: false });
+    const s = await SimilarityService.create({ modelPath: small, cacheDir, fallback: true, enableCache: false });
     const r = await s.computeSimilarity('elephant symphony', 'quantum elephant');
     expect(r.method).toBe('jaccard_fallback');
     expect(s.health().status).toBe('degraded');
@@ -297,7 +300,7 @@ describe('fallback', () => {
   });
 
   test.skipIf(!fullSizeModel)(`a timeout answers with the fallback; the late result is still cached whole${needsFullSize}`, async () => {
-    const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: fullSizeModel!, cacheDir, timeout: 1 });
+    const s = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: fullSizeModel!, cacheDir, fallback: true, timeout: 1 });
     const docs = sentences.slice(0, 40);
     const top = await s.findMostSimilar(sentences[45], docs, 3);
     expect(top.every((m) => m.method === 'jaccard_fallback')).toBe(true);
