@@ -109,7 +109,9 @@ ${MODEL_HELP}`,
     summary: 'Export a BERT checkpoint (config.json + model.safetensors) to a model directory, no Python needed',
     usage: `fastembed-native convert <checkpoint-dir> <out-dir>
 
-Writes <out-dir>/model.onnx (fp32) and copies the tokenizer files, so --model-path <out-dir> can use it.
+Writes <out-dir>/model.onnx (fp32) and copies the tokenizer files and the checkpoint's sentence-transformers
+recipe (modules.json, sentence_bert_config.json, 1_Pooling/config.json, config_sentence_transformers.json), so
+--model-path <out-dir> embeds as sentence-transformers does: same max length, pooling and prompts, no flags.
 The checkpoint is a folder as sentence-transformers or Hugging Face save a BertModel (all-MiniLM-L6-v2, BGE, e5).`,
     async run(argv) {
       const { values, positionals } = parse(argv, { help: { type: 'boolean', short: 'h' } });

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { Embedder } from '../engine/embedder.js';
 import { ensureModelDir } from '../models/loader.js';
 import { getModelSpec, MODELS } from '../models/registry.js';
+import { FastembedError } from '../util/errors.js';
 import { configFromArgs, MODEL_OPTIONS, parse, UsageError } from './args.js';
 import { embedderOptions, write, type Command } from './console.js';
 
@@ -14,7 +15,8 @@ export const modelsCommand: Command = {
 fastembed-native models download <id> [--cache-dir <dir>]
 fastembed-native models verify <id> [--cache-dir <dir> | --model-path <dir>]
 
-verify loads the model, embeds a sentence, checks the dimension and unit norm, and prints file sizes and sha256.`,
+verify loads the model (cached files are checked against the registry's sha256 pins), embeds a sentence, checks the
+dimension and unit norm, and prints file sizes and sha256. A failure is one line on stderr and exit code 1.`,
   async run(argv) {
     const { values, positionals } = parse(argv, { ...MODEL_OPTIONS, json: { type: 'boolean', default: false } });
     const [sub, id] = positionals;
@@ -49,14 +51,13 @@ verify loads the model, embeds a sentence, checks the dimension and unit norm, a
           if (!fs.statSync(file).isFile()) continue;
           const digest = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
           const known = spec.files.find((x) => x.local === f)?.sha256;
-          // Pins describe the hub's files: a mismatch in the cache is corruption, in a --model-path folder a fact.
-          if (known && known !== digest) {
-            if (config.modelPath === undefined) problems.push(`${f}: sha256 ${digest}, expected ${known}`);
-            else process.stderr.write(`note: ${f} is not the registry's pinned hub file (sha256 ${known})\n`);
-          }
+          // Pins describe the hub's files: the cache's were checked against them as the model loaded (a mismatch
+          // stops it there); a --model-path folder holds the user's own files, which may well differ.
+          if (known && known !== digest) process.stderr.write(`note: ${f} is not the registry's pinned hub file (sha256 ${known})\n`);
           write(`${f}\t${fs.statSync(file).size}\t${digest}\n`);
         }
-        if (problems.length > 0) throw new Error(`model ${spec.id} failed verification:\n  ${problems.join('\n  ')}`);
+        // A FastembedError: main prints its message as one line, with no stack trace, and exits 1.
+        if (problems.length > 0) throw new FastembedError(`model ${spec.id} failed verification: ${problems.join('; ')}`, 'ERR_VERIFY');
         write(`ok\t${spec.id}\tdim ${v.length}\t${embedder.modelDir}\n`);
       } finally {
         await embedder.close();

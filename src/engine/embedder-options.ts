@@ -5,9 +5,15 @@ import { optionalIntegerInRange } from '../util/arguments.js';
 import { invalidArgument } from '../util/errors.js';
 
 export interface EmbedderOptions {
-  /** Registry id or alias (default all-MiniLM-L6-v2). With `modelPath`, the registry's recipe for those files. */
+  /**
+   * Registry id or alias (default all-MiniLM-L6-v2). With `modelPath`, the registry's recipe for those files; a
+   * folder whose own sentence-transformers files state another recipe is refused (ERR_MODEL_RECIPE).
+   */
   model?: ModelName;
-  /** A local directory holding model.onnx and tokenizer.json; nothing is downloaded. */
+  /**
+   * A local directory holding model.onnx and tokenizer.json; nothing is downloaded. Its sentence-transformers files
+   * (sentence_bert_config.json, 1_Pooling/config.json, config_sentence_transformers.json) give its recipe.
+   */
   modelPath?: string;
   /** Where models (and optimised graphs) are cached; default FASTEMBED_CACHE_DIR or ~/.cache/fastembed-native. */
   cacheDir?: string;

@@ -1,5 +1,5 @@
 // What Embedder.create assembles before it has an Embedder: the model folder (downloaded if need be), the recipe
-// (registry entry plus the caller's overrides), the int8 copy and ORT's optimised graph, the native session pool
+// (the caller's options, then what the folder's sentence-transformers files state, then the registry entry), the int8 copy and ORT's optimised graph, the native session pool
 // and the tokenizer (loaded side by side), the vector width and the fingerprint that keys every cache entry.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -9,7 +9,9 @@ import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from '../run
 import { TextTokenizer } from '../runtime/tokenizer.js';
 import { checkModelDir, defaultCacheDir, ensureModelDir } from '../models/loader.js';
 import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from '../models/artifacts.js';
-import { getModelSpec, type ModelSpec } from '../models/registry.js';
+import { readFolderRecipe, recipeConflicts } from '../models/folder-recipe.js';
+import { findModelSpec, getModelSpec, type ModelSpec } from '../models/registry.js';
+import { FastembedError } from '../util/errors.js';
 import { DEFAULT_MODEL, type EmbedderOptions } from './embedder-options.js';
 
 /** How a model's outputs become vectors and how its inputs are prepared. */
@@ -33,8 +35,50 @@ export interface LoadedModel {
   fingerprint: string;
 }
 
+/**
+ * The recipe: each field from the options, else from the folder's own sentence-transformers files, else from the
+ * registry entry, else the defaults; and the name it is reported under, which is a registry id only when the recipe
+ * is that entry's.
+ */
+function recipeFor(dir: string, spec: ModelSpec | undefined, options: EmbedderOptions): Recipe {
+  // A registry model's cache folder holds the registry's files: only a modelPath folder speaks for itself.
+  const folder = options.modelPath !== undefined ? readFolderRecipe(dir, { poolingGiven: options.pooling !== undefined }) : {};
+  if (spec && options.modelPath !== undefined) {
+    // `model` with `modelPath` claims "these files are that model". A folder whose own files state another recipe
+    // contradicts the claim: we refuse rather than pick one silently, because running the folder's recipe under its
+    // own name would quietly change the name a service routes, caches and reports by, and running the registry's
+    // would embed unlike sentence-transformers does for that folder. The options decide a field when they set it.
+    const conflicts = recipeConflicts(folder, spec, options);
+    if (conflicts.length > 0) {
+      throw new FastembedError(
+        `${dir} states its own recipe, which is not ${spec.id}'s: ${conflicts.join(', ')}. Leave out model ` +
+          "(CLI: --model) to run the folder's recipe under the folder's name, or set those fields " +
+          'yourself (maxLength, pooling, queryPrefix, passagePrefix; CLI: --max-length, --pooling, --query-prefix, ' +
+          '--passage-prefix) to choose',
+        'ERR_MODEL_RECIPE',
+      );
+    }
+  }
+  const recipe: Recipe = {
+    id: spec?.id ?? path.basename(dir),
+    pooling: options.pooling ?? folder.pooling ?? spec?.pooling ?? 'mean',
+    normalize: options.normalize ?? spec?.normalize ?? true,
+    maxLength: options.maxLength ?? folder.maxLength ?? spec?.maxLength ?? 512,
+    queryPrefix: options.queryPrefix ?? folder.queryPrefix ?? spec?.queryPrefix ?? '',
+    passagePrefix: options.passagePrefix ?? folder.passagePrefix ?? spec?.passagePrefix ?? '',
+    symmetricPrefix: options.symmetricPrefix ?? spec?.symmetricPrefix ?? '',
+  };
+  // A custom model's folder named like a registry model (a copy of its files, say) keeps that name only if it runs
+  // that model's recipe; otherwise the label would promise vectors it does not give.
+  const namesake = spec ? undefined : findModelSpec(recipe.id);
+  const fields = ['pooling', 'normalize', 'maxLength', 'queryPrefix', 'passagePrefix', 'symmetricPrefix'] as const;
+  if (namesake && fields.some((f) => recipe[f] !== namesake[f])) recipe.id = `${recipe.id} (custom recipe)`;
+  return recipe;
+}
+
 export async function loadModel(options: EmbedderOptions): Promise<LoadedModel> {
-  // A registry id always gives the recipe; a bare modelPath is a custom model with the given (or default) recipe.
+  // A registry id gives the recipe (its files or, with modelPath, a folder that must not say otherwise); a bare
+  // modelPath is a custom model: the options, then its folder's own files, then the defaults.
   const spec: ModelSpec | undefined =
     options.model !== undefined || options.modelPath === undefined ? getModelSpec(options.model ?? DEFAULT_MODEL) : undefined;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
@@ -43,19 +87,10 @@ export async function loadModel(options: EmbedderOptions): Promise<LoadedModel> 
       ? path.resolve(options.modelPath)
       : await ensureModelDir(spec!, { cacheDir, showProgress: options.showProgress, endpoint: options.hubEndpoint });
   const sourceModel = checkModelDir(dir);
+  const recipe = recipeFor(dir, spec, options);
   // Before quantising: the int8 calibration runs the model.
   const runtime = loadOnnxRuntime(options.onnxRuntimePath);
   let modelFile = options.quantize === 'int8' ? await quantizedModel(cacheDir, sourceModel) : sourceModel;
-  const recipe: Recipe = {
-    id: spec?.id ?? path.basename(dir),
-    pooling: options.pooling ?? spec?.pooling ?? 'mean',
-    normalize: options.normalize ?? spec?.normalize ?? true,
-    maxLength: options.maxLength ?? spec?.maxLength ?? 512,
-    queryPrefix: options.queryPrefix ?? spec?.queryPrefix ?? '',
-    passagePrefix: options.passagePrefix ?? spec?.passagePrefix ?? '',
-    symmetricPrefix: options.symmetricPrefix ?? spec?.symmetricPrefix ?? '',
-  };
-
   const optimizedPath = () =>
     options.cacheOptimizedModel !== false
       ? optimizedGraphPath(cacheDir, sourceModel, options.quantize ?? 'none', modelFile, runtime.version)

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { FastembedError } from '../util/errors.js';
+import { recipeFiles } from './folder-recipe.js';
 import { DataType, encodeModel, type NodeSpec, type TensorSpec } from './onnx-writer.js';
 import { readSafetensors, type Tensor } from './safetensors.js';
 
@@ -19,7 +20,7 @@ interface BertConfig {
   position_embedding_type?: string;
 }
 
-/** Files copied beside model.onnx when the checkpoint has them. */
+/** Files copied beside model.onnx when the checkpoint has them (and its sentence-transformers recipe files). */
 const SIDE_FILES = ['tokenizer.json', 'config.json', 'special_tokens_map.json', 'tokenizer_config.json', 'vocab.txt'];
 
 function readConfig(dir: string): BertConfig {
@@ -150,7 +151,9 @@ export function bertToOnnx(config: BertConfig, weights: Map<string, Tensor>): Ui
 
 /**
  * Writes `outDir` as a model directory (model.onnx + tokenizer files) from a BERT checkpoint folder such as a
- * sentence-transformers model (config.json, model.safetensors, tokenizer.json). Returns the model.onnx path.
+ * sentence-transformers model (config.json, model.safetensors, tokenizer.json). The checkpoint's
+ * sentence-transformers files (max length, pooling, prompts) come along, so the folder embeds as the checkpoint
+ * does with no options. Returns the model.onnx path.
  */
 export function exportBertCheckpoint(checkpointDir: string, outDir: string): string {
   const config = readConfig(checkpointDir);
@@ -163,9 +166,11 @@ export function exportBertCheckpoint(checkpointDir: string, outDir: string): str
   }
   const onnx = bertToOnnx(config, readSafetensors(weightsFile));
   fs.mkdirSync(outDir, { recursive: true });
-  for (const f of SIDE_FILES) {
+  for (const f of [...SIDE_FILES, ...recipeFiles(checkpointDir)]) {
     const src = path.join(checkpointDir, f);
-    if (fs.existsSync(src)) fs.copyFileSync(src, path.join(outDir, f));
+    if (!fs.existsSync(src)) continue;
+    fs.mkdirSync(path.dirname(path.join(outDir, f)), { recursive: true });
+    fs.copyFileSync(src, path.join(outDir, f));
   }
   const modelFile = path.join(outDir, 'model.onnx');
   writeFileAtomic(modelFile, onnx);

@@ -70,7 +70,8 @@ async function withLock<T>(lock: string, signal: AbortSignal | undefined, work: 
   }
 }
 
-async function sha256Of(file: string): Promise<string> {
+/** The sha256 (hex) of a file's bytes, read as a stream. */
+export async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
   await hashExisting(file, hash);
   return hash.digest('hex');

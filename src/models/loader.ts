@@ -1,10 +1,11 @@
-// Finds a model's files: a local directory, the model cache, or (only when missing) a download from the hub.
+// Finds a model's files: a local directory, the model cache, or (only when missing) a download from the hub; a cached
+// file the registry pins is checked against its pin before use, however it got there.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { FastembedError } from '../util/errors.js';
-import { downloadFile, terminalProgress, type DownloadProgress } from './download.js';
+import { downloadFile, sha256Of, terminalProgress, type DownloadProgress } from './download.js';
 import type { ModelSpec } from './registry.js';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -60,27 +61,96 @@ function readAbsent(dir: string, revision: string): Set<string> {
   }
 }
 
-/** The model's directory in the cache, downloading missing files first. */
+/** Digests of the cache's pinned files, each valid while the file keeps the size and mtime it was hashed at. */
+const VERIFIED_FILE = '.fastembed-verified.json';
+
+type VerifiedRecord = Record<string, { size: number; mtimeMs: number; sha256: string }>;
+
+function readVerified(dir: string): VerifiedRecord {
+  try {
+    const record = JSON.parse(fs.readFileSync(path.join(dir, VERIFIED_FILE), 'utf8')) as unknown;
+    return record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as VerifiedRecord) : {};
+  } catch {
+    return {}; // none yet, or unreadable: the files are hashed again
+  }
+}
+
+const describeFile = (sha256: string | undefined, size: number | undefined) =>
+  [sha256 && `sha256 ${sha256}`, size !== undefined && `${size} bytes`].filter(Boolean).join(', ');
+
+/**
+ * Checks every pinned file present in `dir` against the registry: the size at every call, the sha256 once per size
+ * and mtime (remembered in VERIFIED_FILE). `fresh` holds digests download just computed, so they are not read twice.
+ */
+async function verifyPinnedFiles(spec: ModelSpec, dir: string, fresh: ReadonlyMap<string, string>): Promise<void> {
+  const record = readVerified(dir);
+  let learned = false;
+  for (const file of spec.files) {
+    if (file.sha256 === undefined && file.size === undefined) continue;
+    const full = path.join(dir, file.local);
+    const st = fs.statSync(full, { throwIfNoEntry: false });
+    if (!st) continue; // an optional file the hub does not have
+    const pin = file.sha256?.toLowerCase();
+    const known = record[file.local];
+    let digest = known && known.size === st.size && known.mtimeMs === st.mtimeMs ? known.sha256 : undefined;
+    const sizeOk = file.size === undefined || st.size === file.size;
+    if (sizeOk && (pin === undefined || digest === pin)) continue;
+    digest ??= fresh.get(file.local) ?? (await sha256Of(full));
+    if (sizeOk && digest === pin) {
+      record[file.local] = { size: st.size, mtimeMs: st.mtimeMs, sha256: digest };
+      learned = true;
+      continue;
+    }
+    throw new FastembedError(
+      `${full} is not the file model '${spec.id}' pins (it has ${describeFile(digest, st.size)}; the pin is ` +
+        `${describeFile(pin, file.size)}). Delete ${dir} to download the model again, or pass modelPath ` +
+        '(CLI: --model-path) pointing at a folder of your own files, which are not checked against the pins.',
+      'ERR_CHECKSUM',
+    );
+  }
+  if (!learned) return;
+  try {
+    writeFileAtomic(path.join(dir, VERIFIED_FILE), Buffer.from(JSON.stringify(record)));
+  } catch {
+    // A read-only cache (a mounted volume) still works: its files are hashed at every start instead.
+  }
+}
+
+/** The model's directory in the cache, downloading missing files first; pinned files are verified before it returns. */
 export async function ensureModelDir(spec: ModelSpec, options: ResolveOptions = {}): Promise<string> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const dir = path.join(cacheDir, spec.id);
   const revision = spec.revision ?? 'main';
   const absent = readAbsent(dir, revision);
   const missing = spec.files.filter((f) => !fs.existsSync(path.join(dir, f.local)) && !absent.has(f.local));
-  if (missing.length === 0) return dir;
+  const fresh = new Map<string, string>();
+  if (missing.length > 0) await downloadMissing(spec, dir, missing, absent, fresh, options);
+  await verifyPinnedFiles(spec, dir, fresh);
+  return dir;
+}
 
+async function downloadMissing(
+  spec: ModelSpec,
+  dir: string,
+  missing: ModelSpec['files'],
+  absent: Set<string>,
+  fresh: Map<string, string>,
+  options: ResolveOptions,
+): Promise<void> {
+  const revision = spec.revision ?? 'main';
   const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, '');
   const progress = options.onDownloadProgress ?? (options.showProgress && process.stderr.isTTY ? terminalProgress() : undefined);
   for (const file of missing) {
     const url = `${endpoint}/${spec.hfRepo}/resolve/${revision}/${file.path}`;
     const required = REQUIRED.includes(file.local);
     try {
-      await downloadFile(url, path.join(dir, file.local), {
+      const digest = await downloadFile(url, path.join(dir, file.local), {
         sha256: file.sha256,
         size: file.size,
         signal: options.signal,
         onProgress: progress,
       });
+      fresh.set(file.local, digest);
     } catch (err) {
       if (!required && err instanceof FastembedError && err.code === 'ERR_DOWNLOAD') {
         // An optional file: remembered when the hub says it has none, retried next time when the network failed.
@@ -102,5 +172,4 @@ export async function ensureModelDir(spec: ModelSpec, options: ResolveOptions = 
       throw err;
     }
   }
-  return dir;
 }

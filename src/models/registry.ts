@@ -297,13 +297,18 @@ export const MODEL_ALIASES: Readonly<Record<string, string>> = Object.freeze({
   'intfloat/multilingual-e5-small': 'multilingual-e5-small',
 });
 
+/** The registry entry `name` (an id or alias, any case) names, if any. */
+export function findModelSpec(name: string): ModelSpec | undefined {
+  const id = MODEL_ALIASES[name] ?? MODEL_ALIASES[name.toLowerCase()] ?? name;
+  return MODELS.find((m) => m.id === id || m.id.toLowerCase() === id.toLowerCase());
+}
+
 /** Looks a model up by id or alias; an unknown name is an error listing every known id. */
 export function getModelSpec(name: ModelName): ModelSpec {
   if (typeof name !== 'string' || name.length === 0) {
     throw invalidArgument('type', `model must be a non-empty string (one of: ${MODELS.map((m) => m.id).join(', ')})`);
   }
-  const id = MODEL_ALIASES[name] ?? MODEL_ALIASES[name.toLowerCase()] ?? name;
-  const spec = MODELS.find((m) => m.id === id || m.id.toLowerCase() === id.toLowerCase());
+  const spec = findModelSpec(name);
   if (!spec) {
     throw new FastembedError(
       `Unknown model '${name}'. Known models: ${MODELS.map((m) => m.id).join(', ')} ` +

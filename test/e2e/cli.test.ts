@@ -128,7 +128,26 @@ describe('commands', () => {
     expect(verify.stdout).toMatch(/^ok\tall-MiniLM-L6-v2\tdim 384/m);
     const wrong = cli(['models', 'verify', 'bge-base-en-v1.5', '--model-path', fullSizeModel!]);
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/failed verification:\n\s+dimension 384, the registry says 768/);
+    expect(wrong.stderr).toMatch(/failed verification: dimension 384, the registry says 768/);
+  });
+
+  test('models verify: a cached model.onnx that is not the pinned file is one line on stderr, exit code 1', () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-cli-verify-'));
+    try {
+      const dir = path.join(cache, 'all-MiniLM-L6-v2');
+      fs.cpSync(tinyDir, dir, { recursive: true });
+      const r = cli(['models', 'verify', 'all-MiniLM-L6-v2', '--cache-dir', cache]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^fastembed-native models: ${path.join(dir, 'model.onnx')} is not the file model 'all-MiniLM-L6-v2' pins \\(it has sha256 [0-9a-f]{64}, \\d+ bytes; ` +
+            `the pin is sha256 6fd5d72fe4589f189f8ebc006442dbb529bb7ce38f8082112682524616046452, 90405214 bytes\\)\\. Delete ${dir} to download the model again, [^\\n]*\\n$`,
+        ),
+      );
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   test('convert: a BERT checkpoint (config.json + model.safetensors) becomes a model folder embed can use; a non-checkpoint is refused', () => {
@@ -177,9 +196,15 @@ describe('commands', () => {
       len.writeBigUInt64LE(BigInt(json.length));
       fs.writeFileSync(path.join(checkpoint, 'model.safetensors'), Buffer.concat([len, json, ...payloads]));
 
+      // sentence-transformers' recipe files travel with the model (the folder then embeds as the checkpoint does).
+      const recipe = { 'sentence_bert_config.json': '{"max_seq_length": 16}', '1_Pooling/config.json': '{"pooling_mode_cls_token": true}' };
+      fs.mkdirSync(path.join(checkpoint, '1_Pooling'));
+      for (const [f, text] of Object.entries(recipe)) fs.writeFileSync(path.join(checkpoint, f), text);
+
       const r = cli(['convert', checkpoint, out]);
       expect(r.stderr).toBe('');
       expect(r.stdout.trim()).toBe(path.join(out, 'model.onnx'));
+      for (const [f, text] of Object.entries(recipe)) expect(fs.readFileSync(path.join(out, f), 'utf8')).toBe(text);
       const e = cli(['embed', 'hello world', 'a second text', '--model-path', out]);
       expect(e.code).toBe(0);
       const vectors = JSON.parse(e.stdout).embeddings as number[][];

@@ -226,7 +226,8 @@ describe('ensureModelDir', () => {
     const cacheDir = tmp();
     const dir = path.join(cacheDir, spec.id);
     fs.mkdirSync(dir);
-    for (const f of ['model.onnx', 'tokenizer.json']) fs.writeFileSync(path.join(dir, f), 'x');
+    fs.writeFileSync(path.join(dir, 'model.onnx'), payload); // the pinned bytes: a cached file is checked
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), 'x');
     await expect(ensureModelDir(spec, { cacheDir, endpoint: 'http://127.0.0.1:9' })).resolves.toBe(dir);
     hits.length = 0;
     await ensureModelDir(spec, { cacheDir, endpoint: base });
