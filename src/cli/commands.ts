@@ -16,7 +16,9 @@ export const commands: Record<string, Command> = {
     usage: `fastembed-native embed [text ...] [--file <path|->] [--format json|ndjson|npy] [--output <file>] [--query]
 
 Texts come from the arguments, else --file (one text per line), else stdin.
-  -f, --file <path>       one text per line ('-' for stdin)
+  -f, --file <path>       one text per line ('-' for stdin); a blank line is an error naming it, so output index i
+                          is line i + 1
+      --skip-empty        drop blank lines instead (stderr says how many; indices then count texts, not lines)
       --format <fmt>      json (default), ndjson (one object per line), npy (float32 NumPy array)
   -o, --output <file>     write there instead of stdout
       --query             embed as queries (adds the model's query prefix)
@@ -28,12 +30,13 @@ ${MODEL_HELP}`,
         format: { type: 'string', default: 'json' },
         output: { type: 'string', short: 'o' },
         query: { type: 'boolean', default: false },
+        'skip-empty': { type: 'boolean', default: false },
       });
       if (values.help) return void write(`${this.usage}\n`);
       const format = values.format as EmbedFormat;
       if (!['json', 'ndjson', 'npy'].includes(format)) throw new UsageError(`--format must be json, ndjson or npy, got '${format}'`);
       let texts = positionals;
-      if (texts.length === 0) texts = await readLines(values.file ?? '-');
+      if (texts.length === 0) texts = await readLines(values.file ?? '-', values['skip-empty']);
       if (texts.length === 0) throw new UsageError('no texts to embed: pass them as arguments, with --file, or on stdin');
       const config = configFromArgs(values);
       const embedder = await Embedder.create(embedderOptions(config));
@@ -74,7 +77,8 @@ ${MODEL_HELP}`,
     usage: `fastembed-native search --query <text> --file <docs.txt|-> [-k 5] [--json]
 
   -q, --query <text>      the query
-  -f, --file <path>       documents, one per line ('-' for stdin)
+  -f, --file <path>       documents, one per line ('-' for stdin); a blank line is an error naming it (a result's
+                          index is its line number - 1), unless --skip-empty drops them
   -k, --top-k <n>         how many results (default 5)
 ${MODEL_HELP}`,
     async run(argv) {
@@ -84,13 +88,14 @@ ${MODEL_HELP}`,
         file: { type: 'string', short: 'f' },
         'top-k': { type: 'string', short: 'k', default: '5' },
         json: { type: 'boolean', default: false },
+        'skip-empty': { type: 'boolean', default: false },
       });
       if (values.help) return void write(`${this.usage}\n`);
       if (values.query === undefined) throw new UsageError('--query is required');
       if (values.file === undefined) throw new UsageError('--file is required (one document per line, - for stdin)');
       const k = Number(values['top-k']);
       if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k must be a positive integer, got '${values['top-k']}'`);
-      const docs = await readLines(values.file);
+      const docs = await readLines(values.file, values['skip-empty']);
       // One-shot commands fail when the named model can't load, unless --fallback asks for Jaccard answers.
       const service = await SimilarityService.create({ ...configFromArgs(values), fallback: values.fallback === true });
       try {
@@ -136,7 +141,7 @@ ${MODEL_HELP}`,
       if (!Number.isInteger(n) || n < 1) throw new UsageError(`--texts must be a positive integer, got '${values.texts}'`);
       const words = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches near old rivers'.split(' ');
       const texts = values.file
-        ? (await readLines(values.file)).slice(0, n)
+        ? (await readLines(values.file, true)).slice(0, n)
         : Array.from({ length: n }, (_, i) => Array.from({ length: 8 + ((i * 37) % 120) }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' '));
       const config = configFromArgs(values);
       let t = performance.now();

@@ -2,6 +2,7 @@
 // a command derives from its flags.
 import fs from 'node:fs';
 import { embedderOptionsFrom, type SimilarityConfig } from '../service/config.js';
+import { UsageError } from './args.js';
 
 export interface Command {
   summary: string;
@@ -15,10 +16,25 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Non-empty lines of a file ('-' = stdin). */
-export async function readLines(file: string): Promise<string[]> {
+/**
+ * The lines of a file ('-' = stdin), one text each; a final newline ends the last line. A blank line is an error
+ * naming it (so output index i is always line i + 1), unless `skipEmpty`, which drops them and says how many.
+ */
+export async function readLines(file: string, skipEmpty = false): Promise<string[]> {
   const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
-  return text.split(/\r?\n/).filter((l) => l.trim().length > 0);
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  const blank = lines.flatMap((l, i) => (l.trim().length === 0 ? [i + 1] : []));
+  if (blank.length === 0) return lines;
+  const where = file === '-' ? 'stdin' : file;
+  if (!skipEmpty) {
+    throw new UsageError(
+      `line ${blank[0]} of ${where} is blank${blank.length > 1 ? ` (and ${blank.length - 1} more)` : ''}: each line is one text, and ` +
+        "output index i is line i + 1; remove blank lines, or pass --skip-empty to drop them (the index then counts texts, not lines)",
+    );
+  }
+  process.stderr.write(`skipped ${blank.length} blank line${blank.length === 1 ? '' : 's'} of ${where}: output indices count texts, not lines\n`);
+  return lines.filter((l) => l.trim().length > 0);
 }
 
 export function embedderOptions(c: SimilarityConfig) {

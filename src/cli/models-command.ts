@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Embedder } from '../engine/embedder.js';
 import { ensureModelDir } from '../models/loader.js';
-import { getModelSpec, MODELS } from '../models/registry.js';
+import { getModelSpec, MODEL_ALIASES, MODELS } from '../models/registry.js';
 import { FastembedError } from '../util/errors.js';
 import { configFromArgs, MODEL_OPTIONS, parse, UsageError } from './args.js';
 import { embedderOptions, write, type Command } from './console.js';
@@ -23,12 +23,20 @@ dimension and unit norm, and prints file sizes and sha256. A failure is one line
     if (values.help || !sub) return void write(`${this.usage}\n`);
     const config = configFromArgs(values);
     if (sub === 'list') {
-      if (values.json) return void write(`${JSON.stringify(MODELS, null, 2)}\n`);
-      write('id\tdim\tpooling\tmax_len\tlanguage\tsize_mb\tquery_prefix\trevision\tsha256\n');
-      for (const m of MODELS) {
+      // What each model is, the other names that reach it, and whether it is in this cache (no download needed).
+      const rows = MODELS.map((m) => ({
+        ...m,
+        aliases: Object.keys(MODEL_ALIASES).filter((a) => MODEL_ALIASES[a] === m.id),
+        cached: fs.existsSync(path.join(config.cacheDir, m.id, 'model.onnx')),
+      }));
+      if (values.json) return void write(`${JSON.stringify(rows, null, 2)}\n`);
+      write('id\tdim\tpooling\tmax_len\tlanguage\tsize_mb\tquery_prefix\tpassage_prefix\taliases\tcached\trevision\tsha256\n');
+      for (const m of rows) {
         const pinned = m.files[0].sha256 ? 'pinned' : 'unknown';
-        write(`${m.id}\t${m.dim}\t${m.pooling}\t${m.maxLength}\t${m.language}\t${m.sizeMb}\t${JSON.stringify(m.queryPrefix)}\t${m.revision ?? 'main'}\t${pinned}\n`);
+        const prefixes = `${JSON.stringify(m.queryPrefix)}\t${JSON.stringify(m.passagePrefix)}`;
+        write(`${m.id}\t${m.dim}\t${m.pooling}\t${m.maxLength}\t${m.language}\t${m.sizeMb}\t${prefixes}\t${m.aliases.join(',') || '-'}\t${m.cached ? 'yes' : 'no'}\t${m.revision ?? 'main'}\t${pinned}\n`);
       }
+      write(`cache: ${config.cacheDir}\n`);
       return;
     }
     if (!id) throw new UsageError(`models ${sub} needs a model id (see 'models list')`);

@@ -83,7 +83,12 @@ describe('commands', () => {
     const parsed = JSON.parse(json.stdout);
     expect(parsed.dim).toBe(16);
     expect(parsed.embeddings).toHaveLength(2);
-    const nd = cli(['embed', '--format', 'ndjson', '--model-path', tinyDir], 'line one\n\nline two\n');
+    // A blank line would shift every later index off its line number: an error naming it, unless --skip-empty.
+    const blank = cli(['embed', '--format', 'ndjson', '--model-path', tinyDir], 'line one\n\nline two\n');
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toMatch(/line 2 of stdin is blank: each line is one text, and output index i is line i \+ 1; .*--skip-empty/);
+    const nd = cli(['embed', '--format', 'ndjson', '--skip-empty', '--model-path', tinyDir], 'line one\n\nline two\n');
+    expect(nd.stderr).toMatch(/skipped 1 blank line of stdin/);
     const lines = nd.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.text)).toEqual(['line one', 'line two']);
     expect(lines[0].embedding).toHaveLength(16);
@@ -117,8 +122,12 @@ describe('commands', () => {
   });
 
   test('models list', () => {
-    const list = cli(['models', 'list']);
+    const list = cli(['models', 'list', '--cache-dir', cacheDir]);
     expect(list.stdout).toMatch(/^bge-small-zh-v1.5\t512\tcls/m);
+    // The Go service's names, both prefixes, and whether the cache has it.
+    expect(list.stdout).toMatch(/^bge-small-en\t384\tcls\t512\ten\t133\t"Represent this sentence for searching relevant passages: "\t""\tfast-bge-small-en,BAAI\/bge-small-en\tno\t/m);
+    expect(list.stdout).toMatch(/^e5-small-v2\t.*\t"query: "\t"passage: "\tintfloat\/e5-small-v2\tno\t/m);
+    expect(list.stdout).toContain(`cache: ${cacheDir}`);
   });
 
   test.skipIf(!fullSizeModel)(`models verify (the full-size model's files against the registry)${needsFullSize}`, () => {

@@ -119,6 +119,19 @@ describe('one recipe everywhere', () => {
     expect(cosineJs(await mean.computeEmbedding(docs[0]), await service.computeEmbedding(docs[0]))).toBeLessThan(0.9999);
     await Promise.all([service.close(), embedder.close(), plain.close(), mean.close()]);
   });
+
+  test("computeSimilarity gives both texts the model's symmetric prefix (e5: 'query: ' on both sides)", async () => {
+    const e5 = await SimilarityService.create({ model: 'e5-small-v2', modelPath: tinyDir, cacheDir });
+    const embedder = await Embedder.create({ model: 'e5-small-v2', modelPath: tinyDir, cacheDir });
+    expect(embedder.symmetricPrefix).toBe('query: ');
+    const [a, b] = [sentences[0], sentences[1]];
+    const [va, vb, pa, pb] = await embedder.embed([`query: ${a}`, `query: ${b}`, a, b]);
+    const r = await e5.computeSimilarity(a, b);
+    expect(r.similarity).toBeCloseTo(cosineJs(va, vb), 5);
+    expect(Math.abs(r.similarity - cosineJs(pa, pb))).toBeGreaterThan(1e-4);
+    expect(e5.modelInfo).toMatchObject({ id: 'e5-small-v2', symmetricPrefix: 'query: ', queryPrefix: 'query: ', passagePrefix: 'passage: ' });
+    await Promise.all([e5.close(), embedder.close()]);
+  });
 });
 
 describe('cache', () => {
