@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = path.resolve(__dirname, '../../src');
-/** Higher imports lower; equal ranks (models and cache) do not import each other. */
-const RANK: Record<string, number> = { util: 0, runtime: 1, models: 2, cache: 2, engine: 3, service: 4, adapters: 5, http: 5, cli: 6, '.': 7 };
+/** Higher imports lower; equal ranks (models, cache, lexical) do not import each other. */
+const RANK: Record<string, number> = { util: 0, runtime: 1, models: 2, cache: 2, lexical: 2, engine: 3, service: 4, adapters: 5, http: 5, cli: 6, '.': 7 };
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
