@@ -1,6 +1,6 @@
 /**
  * Embeddings with ONNX sentence-embedding models (Embedder), the similarity service (SimilarityService), the
- * model registry and SIMD vector math.
+ * model registry, SIMD vector math and BM25 ranking (LexicalIndex).
  *
  * @packageDocumentation
  * @module fastembed-native
@@ -39,6 +39,8 @@ export { ModelSet } from './service/model-set.js';
 export type { TokenizedText, TokenDetail, TruncationDirection } from './runtime/tokenizer.js';
 export { DEFAULT_CONFIG, presets, resolveConfig, loadConfigFile, configFromEnv, ConfigError, type SimilarityConfig, type PresetName } from './service/config.js';
 export { JaccardFallback } from './service/fallback.js';
+export { LexicalIndex, type LexicalIndexOptions, type LexicalHits } from './lexical/lexical-index.js';
+export { Analyzer, type AnalyzerOptions } from './lexical/analyzer.js';
 export { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';
 export type { EmbeddingStore } from './cache/store.js';
 export { MicroBatcher, type EmbedMany } from './engine/micro-batcher.js';
