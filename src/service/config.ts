@@ -37,6 +37,11 @@ export interface SimilarityConfig {
    * Default false: only a caller who asks gets scores that are not embeddings (`serve` asks).
    */
   fallback: boolean;
+  /**
+   * How search and paged search rank while falling back: 'jaccard' (the original service's, the default) or 'bm25'
+   * (much better ranking, README *Quality*). Pairwise similarity and filtering stay Jaccard: a bounded score.
+   */
+  fallbackRanking: 'jaccard' | 'bm25';
   /** First delay (ms) before a failed model load is retried in the background, doubling up to 60 s; 0 = never retry. */
   loadRetryMs: number;
   /** L1 cache: most entries kept in memory. */
@@ -66,6 +71,7 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   // Off in the library: a caller who did not ask for Jaccard scores gets the model's error, not other numbers.
   // `serve` turns it on (the original service's behaviour); a config file or FASTEMBED_FALLBACK can too.
   fallback: false,
+  fallbackRanking: 'jaccard',
   loadRetryMs: 1_000,
   maxRequestTokens: 1_000_000,
   cacheSize: 10_000,
@@ -132,6 +138,7 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   threads: int(0, 256),
   timeout: int(0, 3_600_000),
   fallback: bool,
+  fallbackRanking: (v) => (v === 'jaccard' || v === 'bm25' ? undefined : "must be 'jaccard' or 'bm25'"),
   loadRetryMs: int(0, 3_600_000),
   maxRequestTokens: int(0, 1_000_000_000),
   cacheSize: int(0, 100_000_000),
@@ -176,6 +183,7 @@ const FILE_KEYS: Record<string, [keyof SimilarityConfig, (v: unknown) => unknown
   threads: ['threads', (v) => v],
   timeout_seconds: ['timeout', (v) => (typeof v === 'number' ? Math.round(v * 1000) : v)],
   fallback_enabled: ['fallback', (v) => v],
+  fallback_ranking: ['fallbackRanking', (v) => v],
   cache_size: ['cacheSize', (v) => v],
   cache_ttl_seconds: ['cacheTtl', (v) => (typeof v === 'number' ? Math.round(v * 1000) : v)],
   disk_cache_path: ['diskCachePath', (v) => v],
@@ -241,6 +249,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>> 
   num('FASTEMBED_THREADS', 'threads');
   num('FASTEMBED_TIMEOUT_SECONDS', 'timeout', 1000);
   flag('FASTEMBED_FALLBACK', 'fallback');
+  text('FASTEMBED_FALLBACK_RANKING', 'fallbackRanking');
   num('FASTEMBED_CACHE_SIZE', 'cacheSize');
   text('FASTEMBED_DISK_CACHE', 'diskCachePath');
   text('FASTEMBED_REDIS_URL', 'redisUrl');

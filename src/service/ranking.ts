@@ -1,7 +1,8 @@
 // The pieces of ranking the service's search methods share: the texts as the model embeds them for retrieval, the
 // documents' vectors laid out for the SIMD kernels, and the order of results.
 import type { Embedder } from '../engine/embedder.js';
-import type { DocumentMatch } from './service-types.js';
+import { fuse, type FusionOptions } from './hybrid.js';
+import type { DocumentMatch, SimilarityMethod, SimilarityResult } from './service-types.js';
 
 /** Documents as the model embeds passages (e5's "passage: "; most models add nothing). */
 export function passages(embedder: Embedder, documents: string[]): string[] {
@@ -22,4 +23,27 @@ export function documentMatrix(vectors: Float32Array[]): Float32Array {
 /** Best first; ties in document order. */
 export function byScore(a: DocumentMatch, b: DocumentMatch): number {
   return b.similarity - a.similarity || a.index - b.index;
+}
+
+/**
+ * Every document ranked, best first, by its cosine (`dense`), its BM25 score (`lexical`), or both fused (hybrid,
+ * with the parts in `scores`).
+ */
+export function rankMatches(
+  documents: readonly string[],
+  parts: { dense?: ArrayLike<number>; lexical?: ArrayLike<number> },
+  method: SimilarityMethod,
+  fusion: FusionOptions,
+  result: (similarity: number, method: SimilarityMethod) => SimilarityResult,
+): DocumentMatch[] {
+  const { dense, lexical } = parts;
+  const similarity = dense && lexical ? fuse(dense, lexical, fusion) : (dense ?? lexical)!;
+  return documents
+    .map((text, index) => ({
+      text,
+      index,
+      ...result(similarity[index], method),
+      ...(dense && lexical ? { scores: { dense: dense[index], lexical: lexical[index] } } : {}),
+    }))
+    .sort(byScore);
 }

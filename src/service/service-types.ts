@@ -3,8 +3,16 @@
 import type { CacheStats } from '../cache/embedding-cache.js';
 import type { EmbeddingStore } from '../cache/store.js';
 import type { Embedder } from '../engine/embedder.js';
+import type { LexicalIndexOptions } from '../lexical/lexical-index.js';
+import type { FusionOptions, SearchMode } from './hybrid.js';
 
-export type SimilarityMethod = 'fastembed_cosine' | 'jaccard_fallback';
+export type { FusionOptions, SearchMode } from './hybrid.js';
+
+/**
+ * How a score was made: the model's cosine, BM25 (mode 'lexical'), both fused (mode 'hybrid'), or a fallback while
+ * the model is unavailable: Jaccard word overlap, or BM25 ranking when `fallbackRanking: 'bm25'`.
+ */
+export type SimilarityMethod = 'fastembed_cosine' | 'bm25' | 'hybrid' | 'jaccard_fallback' | 'bm25_fallback';
 export type ServiceStatus = 'initializing' | 'healthy' | 'degraded' | 'closed';
 
 export interface SimilarityResult {
@@ -17,6 +25,8 @@ export interface SimilarityResult {
 export interface DocumentMatch extends SimilarityResult {
   text: string;
   index: number;
+  /** Mode 'hybrid': the parts fused into `similarity` (the cosine, and the BM25 score, 0 for no shared term). */
+  scores?: { dense: number; lexical: number };
 }
 
 export interface SearchPage {
@@ -29,6 +39,13 @@ export interface SearchPage {
 
 export interface CallOptions {
   signal?: AbortSignal;
+}
+
+/** Search options: the ranking (`mode`, default 'dense'), its fusion, and BM25's analysis for 'lexical'/'hybrid'. */
+export interface SearchOptions extends CallOptions, FusionOptions {
+  mode?: SearchMode;
+  /** BM25 parameters and analysis (default English with stemming and stopwords, k1 1.5, b 0.75). */
+  lexical?: LexicalIndexOptions;
 }
 
 export interface ServiceStats {

@@ -4,9 +4,9 @@
 // http/, cli/ or adapters/, which sit above it.
 //
 // SimilarityService: a facade over a ModelHandle (load, retry, close) and, once the model is loaded, a VectorSource
-// (cache, micro-batching, deadlines). It adds the similarity math (native SIMD kernels), the fallback when the model
-// is unavailable, fails or is too slow, health and close(). About 310 lines: the original service's ~20 public
-// methods, each a few lines over the pieces above.
+// (cache, micro-batching, deadlines). It adds the similarity math (native SIMD kernels), search by cosine, BM25 or
+// both (ranking.ts, hybrid.ts, LexicalIndexes), the fallback when the model is unavailable, fails or is too slow,
+// health and close(). About 350 lines: the original service's ~20 public methods, each a few lines over those pieces.
 import { resolveConfig, type SimilarityConfig } from './config.js';
 import { DEFAULT_MODEL } from '../engine/embedder-options.js';
 import { assertPositiveInteger, assertText, assertTexts } from '../util/arguments.js';
@@ -17,20 +17,22 @@ import { modelInfoOf, type ModelInfo } from './model-info.js';
 import { ModelHandle } from './model-handle.js';
 import type { TokenDetail, TokenizedText, TruncationDirection } from '../runtime/tokenizer.js';
 import { VectorSource } from './vector-source.js';
-import type { CallOptions, DocumentMatch, SearchPage, ServiceDependencies, ServiceStats, ServiceStatus, SimilarityMethod, SimilarityResult } from './service-types.js';
+import type { CallOptions, DocumentMatch, SearchOptions, SearchPage, ServiceDependencies, ServiceStats, ServiceStatus, SimilarityMethod, SimilarityResult } from './service-types.js';
 import { cosine, scoreAll, topK } from '../runtime/vector.js';
-import { byScore, documentMatrix, passages } from './ranking.js';
+import { byScore, documentMatrix, passages, rankMatches } from './ranking.js';
+import { checkSearchOptions, type SearchMode } from './hybrid.js';
+import { LexicalIndexes } from './lexical-indexes.js';
 
 export type * from './service-types.js';
 export type { ModelInfo } from './model-info.js';
 
-const FALLBACK_MODEL = 'jaccard';
 
 export class SimilarityService {
   readonly config: Readonly<SimilarityConfig>;
   readonly #handle: ModelHandle;
   #source: VectorSource | undefined;
   readonly #calls: CallTracker;
+  readonly #lexical = new LexicalIndexes();
   #closed: Promise<void> | undefined;
 
   constructor(config: Partial<SimilarityConfig> = {}, deps: ServiceDependencies = {}) {
@@ -79,9 +81,9 @@ export class SimilarityService {
 
   #result(similarity: number, method: SimilarityMethod): SimilarityResult {
     const embedder = this.#source?.embedder;
-    return method === 'fastembed_cosine' && embedder
+    return (method === 'fastembed_cosine' || method === 'hybrid') && embedder
       ? { similarity, method, model: embedder.model, dimension: embedder.dim }
-      : { similarity, method, model: FALLBACK_MODEL, dimension: 0 };
+      : { similarity, method, model: method === 'jaccard_fallback' ? 'jaccard' : 'bm25', dimension: 0 };
   }
 
   /** The embedding of one text (no fallback: Jaccard has no vectors). */
@@ -126,39 +128,57 @@ export class SimilarityService {
     );
   }
 
-  /** The k most similar documents, best first (k larger than the list returns every document). */
-  findMostSimilar(query: string, documents: string[], k = 5, options: CallOptions = {}): Promise<DocumentMatch[]> {
+  /**
+   * The k most similar documents, best first (k larger than the list returns every document). `mode`: 'dense'
+   * (cosine, the default), 'lexical' (BM25, no model needed) or 'hybrid' (both fused; `rrfK` or `alpha`).
+   */
+  findMostSimilar(query: string, documents: string[], k = 5, options: SearchOptions = {}): Promise<DocumentMatch[]> {
     assertText(query, 'query');
     assertTexts(documents, 'documents');
     assertPositiveInteger(k, 'k');
+    const mode = checkSearchOptions(options);
     return this.#calls.call(
       'findMostSimilar',
       async () => {
+        if (mode !== 'dense') return (await this.#ranked(query, documents, mode, options)).slice(0, k);
         if (documents.length === 0) return [];
         const vectors = await this.#searchVectors(query, documents, options.signal);
         // topK searches large matrices on worker threads and small ones inline; k past the rows gives all rows.
         const { indices, scores } = await topK(vectors[0], documentMatrix(vectors), k);
         return Array.from(indices, (index, i) => ({ text: documents[index], index, ...this.#result(scores[i], 'fastembed_cosine') }));
       },
-      () => this.#fallbackMatches(query, documents).sort(byScore).slice(0, k),
+      () => this.#fallbackRanked(query, documents).slice(0, k),
     );
   }
 
-  /** Every document with similarity ≥ threshold, best first. */
-  filterBySimilarity(query: string, documents: string[], threshold: number, options: CallOptions = {}): Promise<DocumentMatch[]> {
+  /**
+   * Every document with cosine similarity ≥ threshold, best first. Dense only: BM25 and fused scores have no
+   * fixed range to hold a threshold against (rank those with findMostSimilar or searchPage).
+   */
+  filterBySimilarity(query: string, documents: string[], threshold: number, options: SearchOptions = {}): Promise<DocumentMatch[]> {
     if (typeof threshold !== 'number' || Number.isNaN(threshold) || threshold < -1 || threshold > 1) {
       throw invalidArgument('range', `threshold must be a number from -1 to 1, got ${String(threshold)}`);
+    }
+    if (checkSearchOptions(options) !== 'dense') {
+      throw invalidArgument('range', `filterBySimilarity thresholds cosine similarity (mode 'dense'); BM25 and hybrid scores are unbounded, so rank with findMostSimilar or searchPage and mode '${String(options.mode)}' instead`);
     }
     return this.computeMultipleSimilarities(query, documents, options).then((all) =>
       all.filter((m) => m.similarity >= threshold).sort(byScore),
     );
   }
 
-  /** One page (1-based) of the documents ranked by similarity. */
-  async searchPage(query: string, documents: string[], page = 1, pageSize = 10, options: CallOptions = {}): Promise<SearchPage> {
+  /** One page (1-based) of the documents ranked as findMostSimilar ranks them (`mode` and fusion options too). */
+  async searchPage(query: string, documents: string[], page = 1, pageSize = 10, options: SearchOptions = {}): Promise<SearchPage> {
+    assertText(query, 'query');
+    assertTexts(documents, 'documents');
     assertPositiveInteger(page, 'page');
     assertPositiveInteger(pageSize, 'pageSize');
-    const ranked = (await this.computeMultipleSimilarities(query, documents, options)).sort(byScore);
+    const mode = checkSearchOptions(options);
+    const ranked = await this.#calls.call(
+      'searchPage',
+      () => this.#ranked(query, documents, mode, options),
+      () => this.#fallbackRanked(query, documents),
+    );
     const start = (page - 1) * pageSize;
     return {
       results: ranked.slice(start, start + pageSize),
@@ -229,6 +249,20 @@ export class SimilarityService {
     return source.vectors([source.embedder.queryPrefix + query, ...passages(source.embedder, documents)], signal);
   }
 
+  /** Every document ranked by `mode`: cosine, BM25 (without the model), or both fused. */
+  async #ranked(query: string, documents: string[], mode: SearchMode, options: SearchOptions): Promise<DocumentMatch[]> {
+    const lexical = mode === 'dense' ? undefined : this.#lexical.scores(query, documents, options.lexical);
+    const dense = mode === 'lexical' ? undefined : await this.#scores(query, documents, options.signal);
+    const method = mode === 'dense' ? 'fastembed_cosine' : mode === 'lexical' ? 'bm25' : 'hybrid';
+    return rankMatches(documents, { dense, lexical }, method, options, (s, m) => this.#result(s, m));
+  }
+
+  /** A search's answer while the model is unavailable: Jaccard, or BM25 with fallbackRanking 'bm25'. */
+  #fallbackRanked(query: string, documents: string[]): DocumentMatch[] {
+    if (this.config.fallbackRanking === 'jaccard') return this.#fallbackMatches(query, documents).sort(byScore);
+    return rankMatches(documents, { lexical: this.#lexical.scores(query, documents) }, 'bm25_fallback', {}, (s, m) => this.#result(s, m));
+  }
+
   #fallbackMatches(query: string, documents: string[]): DocumentMatch[] {
     const scores = JaccardFallback.scoreAll(query, documents);
     return documents.map((text, index) => ({ text, index, ...this.#result(scores[index], 'jaccard_fallback') }));
@@ -286,6 +320,7 @@ export class SimilarityService {
 
   /** Empties the in-memory and the persistent cache and resets their counters. */
   async clearCache(): Promise<void> {
+    this.#lexical.clear();
     await this.#source?.clearCache();
   }
 
