@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import { Embedder } from '../engine/embedder.js';
 import { exportBertCheckpoint } from '../models/bert-export.js';
-import { SimilarityService } from '../service/service.js';
+import { SimilarityService, type SearchMode } from '../service/service.js';
 import { configFromArgs, MODEL_HELP, MODEL_OPTIONS, parse, UsageError } from './args.js';
-import { embedderOptions, progressBar, readLines, write, type Command } from './console.js';
+import { embedderOptions, progressBar, readDocuments, readLines, write, type Command } from './console.js';
 import { modelsCommand } from './models-command.js';
 import { formatEmbeddings, type EmbedFormat } from './output.js';
 import { serveCommand } from './serve-command.js';
@@ -73,20 +73,29 @@ ${MODEL_HELP}`,
   },
 
   search: {
-    summary: 'The k documents of a file most similar to a query',
-    usage: `fastembed-native search --query <text> --file <docs.txt|-> [-k 5] [--json]
+    summary: 'The k documents of a file best matching a query: by embeddings, BM25, or both',
+    usage: `fastembed-native search --query <text> --file <docs.txt|docs.jsonl|-> [-k 5] [--mode dense|lexical|hybrid] [--json]
 
   -q, --query <text>      the query
   -f, --file <path>       documents, one per line ('-' for stdin); a blank line is an error naming it (a result's
                           index is its line number - 1), unless --skip-empty drops them
+      --text-field <name> the file is JSONL: each line an object whose <name> field is the document
   -k, --top-k <n>         how many results (default 5)
+      --mode <m>          dense (embeddings' cosine, the default), lexical (BM25; no model is loaded) or hybrid
+                          (both, fused by Reciprocal Rank Fusion)
+      --rrf-k <n>         hybrid: RRF's rank constant (default 60)
+      --alpha <a>         hybrid: fuse normalised scores instead, alpha × dense + (1 − alpha) × BM25
 ${MODEL_HELP}`,
     async run(argv) {
       const { values } = parse(argv, {
         ...MODEL_OPTIONS,
         query: { type: 'string', short: 'q' },
         file: { type: 'string', short: 'f' },
+        'text-field': { type: 'string' },
         'top-k': { type: 'string', short: 'k', default: '5' },
+        mode: { type: 'string', default: 'dense' },
+        'rrf-k': { type: 'string' },
+        alpha: { type: 'string' },
         json: { type: 'boolean', default: false },
         'skip-empty': { type: 'boolean', default: false },
       });
@@ -95,12 +104,29 @@ ${MODEL_HELP}`,
       if (values.file === undefined) throw new UsageError('--file is required (one document per line, - for stdin)');
       const k = Number(values['top-k']);
       if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k must be a positive integer, got '${values['top-k']}'`);
-      const docs = await readLines(values.file, values['skip-empty']);
-      // One-shot commands fail when the named model can't load, unless --fallback asks for Jaccard answers.
-      const service = await SimilarityService.create({ ...configFromArgs(values), fallback: values.fallback === true });
+      const mode = values.mode as SearchMode;
+      if (!['dense', 'lexical', 'hybrid'].includes(mode)) throw new UsageError(`--mode must be dense, lexical or hybrid, got '${values.mode}'`);
+      const number = (flag: 'rrf-k' | 'alpha') => {
+        const raw = values[flag];
+        if (raw === undefined) return undefined;
+        if (mode !== 'hybrid') throw new UsageError(`--${flag} applies to --mode hybrid only`);
+        if (raw.trim() === '' || !Number.isFinite(Number(raw))) throw new UsageError(`--${flag} must be a number, got '${raw}'`);
+        return Number(raw);
+      };
+      const fusion = { rrfK: number('rrf-k'), alpha: number('alpha') };
+      const docs = await readDocuments(values.file, { skipEmpty: values['skip-empty'], textField: values['text-field'] });
+      // One-shot commands fail when the named model can't load, unless --fallback asks for Jaccard answers. Lexical
+      // search needs no model, so none is loaded.
+      const config = { ...configFromArgs(values), fallback: values.fallback === true };
+      const service = mode === 'lexical' ? new SimilarityService(config) : await SimilarityService.create(config);
       try {
-        const results = await service.findMostSimilar(values.query, docs, k);
-        if (values.json) write(`${JSON.stringify({ query: values.query, results })}\n`);
+        let results;
+        try {
+          results = await service.findMostSimilar(values.query, docs, k, { mode, ...fusion });
+        } catch (err) {
+          throw err instanceof RangeError ? new UsageError(err.message) : err;
+        }
+        if (values.json) write(`${JSON.stringify({ query: values.query, mode, results })}\n`);
         else for (const r of results) write(`${r.similarity.toFixed(4)}\t${r.index}\t${r.text}\n`);
       } finally {
         await service.close();

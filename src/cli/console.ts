@@ -37,6 +37,27 @@ export async function readLines(file: string, skipEmpty = false): Promise<string
   return lines.filter((l) => l.trim().length > 0);
 }
 
+/**
+ * Documents of a text file (one per line, as readLines) or, with `textField`, of a JSONL file: one JSON object per
+ * line, the document its `textField` string. A line that is not such an object is an error naming it.
+ */
+export async function readDocuments(file: string, options: { skipEmpty?: boolean; textField?: string } = {}): Promise<string[]> {
+  const lines = await readLines(file, options.skipEmpty);
+  const field = options.textField;
+  if (field === undefined) return lines;
+  return lines.map((line, i) => {
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (err) {
+      throw new UsageError(`line ${i + 1} of ${file === '-' ? 'stdin' : file} is not JSON (${(err as Error).message}); --text-field reads JSONL, one object per line`);
+    }
+    const text = (record as Record<string, unknown> | null)?.[field];
+    if (typeof text !== 'string') throw new UsageError(`line ${i + 1} of ${file === '-' ? 'stdin' : file} has no string field '${field}' (--text-field names the field holding each document's text)`);
+    return text;
+  });
+}
+
 export function embedderOptions(c: SimilarityConfig) {
   return { ...embedderOptionsFrom(c), showProgress: true };
 }

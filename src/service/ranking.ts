@@ -26,8 +26,9 @@ export function byScore(a: DocumentMatch, b: DocumentMatch): number {
 }
 
 /**
- * Every document ranked, best first, by its cosine (`dense`), its BM25 score (`lexical`), or both fused (hybrid,
- * with the parts in `scores`).
+ * Documents ranked, best first, by their cosine (`dense`: every document), their BM25 score (`lexical`: those that
+ * share a term with the query, as a full-text engine answers), or both fused (hybrid: every document, the parts in
+ * `scores`).
  */
 export function rankMatches(
   documents: readonly string[],
@@ -38,7 +39,7 @@ export function rankMatches(
 ): DocumentMatch[] {
   const { dense, lexical } = parts;
   const similarity = dense && lexical ? fuse(dense, lexical, fusion) : (dense ?? lexical)!;
-  return documents
+  const matches = documents
     .map((text, index) => ({
       text,
       index,
@@ -46,4 +47,5 @@ export function rankMatches(
       ...(dense && lexical ? { scores: { dense: dense[index], lexical: lexical[index] } } : {}),
     }))
     .sort(byScore);
+  return dense ? matches : matches.filter((m) => m.similarity > 0);
 }

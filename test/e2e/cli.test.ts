@@ -48,6 +48,8 @@ describe('help and usage errors', () => {
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['search', '--file', 'x'], /--query is required/],
     [['search', '--query', 'q', '--file', '-', '-k', '0'], /-k must be a positive integer, got '0'/],
+    [['search', '--query', 'q', '--file', '-', '--mode', 'sparse'], /--mode must be dense, lexical or hybrid, got 'sparse'/],
+    [['search', '--query', 'q', '--file', '-', '--alpha', '0.5'], /--alpha applies to --mode hybrid only/],
     [['similarity', 'only one'], /similarity takes exactly two texts, got 1/],
     [['embed', 'x', '--format', 'xml'], /--format must be json, ndjson or npy/],
     [['embed', 'x', '--bogus'], /Unknown option '--bogus'/],
@@ -119,6 +121,24 @@ describe('commands', () => {
     const body = JSON.parse(r.stdout);
     expect(body.results).toHaveLength(2);
     expect(body.results[0]).toMatchObject({ text: 'red cars', index: 3 });
+  });
+
+  test('search --mode lexical needs no model; hybrid fuses; JSONL documents by --text-field', () => {
+    const docs = path.join(cacheDir, 'docs.jsonl');
+    fs.writeFileSync(docs, ['the cat sat', 'ERR_CONN_RESET while fetching', 'dogs are loyal'].map((body, id) => JSON.stringify({ id, body })).join('\n'));
+    // A model path that does not exist: lexical search never loads it.
+    const lexical = cli(['search', '-q', 'err_conn_reset', '-f', docs, '--text-field', 'body', '--mode', 'lexical', '--json', '--model-path', path.join(cacheDir, 'none')]);
+    expect(lexical.code).toBe(0);
+    expect(JSON.parse(lexical.stdout).results).toEqual([expect.objectContaining({ index: 1, method: 'bm25', text: 'ERR_CONN_RESET while fetching' })]);
+    const hybrid = cli(['search', '-q', 'loyal dogs', '-f', docs, '--text-field', 'body', '--mode', 'hybrid', '--rrf-k', '10', '--json', '--model-path', tinyDir]);
+    const results = JSON.parse(hybrid.stdout).results;
+    expect(results[0]).toMatchObject({ index: 2, method: 'hybrid', scores: { lexical: expect.any(Number), dense: expect.any(Number) } });
+    const bad = cli(['search', '-q', 'x', '-f', docs, '--text-field', 'title', '--mode', 'lexical']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/line 1 of .*docs.jsonl has no string field 'title'/);
+    const range = cli(['search', '-q', 'x', '-f', docs, '--text-field', 'body', '--mode', 'hybrid', '--alpha', '3', '--model-path', tinyDir]);
+    expect(range.code).toBe(2);
+    expect(range.stderr).toMatch(/alpha must be a number from 0 to 1/);
   });
 
   test('models list', () => {
