@@ -1,5 +1,5 @@
-// The adapters layer: framework integrations (LangChain, Vercel AI SDK, LlamaIndex) over the engine's Embedder. It
-// may import engine/ and below; nothing but the package entries imports it.
+// The adapters layer: framework integrations (LangChain, Vercel AI SDK, LlamaIndex) over the engine's Embedder and
+// (LangChain's retriever) the service's search. It may import service/ and below; only the package entries import it.
 //
 // EmbedderSource: what every framework adapter holds — an Embedder the caller passed (shared, never closed here), or
 // one created from options on first use (so constructing an adapter is cheap and synchronous) and closed by close().

@@ -1,7 +1,8 @@
 // fastembed-native/langchain: a LangChain.js Embeddings backed by a local model. embedDocuments adds the model's
-// passage prefix and embedQuery its query instruction (E5, BGE), as the model's authors intend for retrieval.
+// passage prefix and embedQuery its query instruction (E5, BGE), as the model's authors intend for retrieval. With
+// it, FastembedRetriever: BM25, dense or hybrid ranking of a document list in process.
 /**
- * A LangChain.js Embeddings backed by a local model.
+ * A LangChain.js Embeddings backed by a local model, and a BM25 / hybrid retriever.
  *
  * @packageDocumentation
  * @module fastembed-native/langchain
@@ -10,6 +11,7 @@ import { Embeddings, type EmbeddingsParams } from '@langchain/core/embeddings';
 import { EmbedderSource, type EmbedderInput } from './embedder-source.js';
 
 export type { EmbedderInput };
+export { FastembedRetriever, type FastembedRetrieverInput } from './langchain-retriever.js';
 
 export interface FastembedEmbeddingsParams extends EmbeddingsParams {
   /** An Embedder (shared; close() leaves it open) or the options to create one on first use. Default: the default model. */

@@ -4,11 +4,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EnsembleRetriever } from '@langchain/classic/retrievers/ensemble';
 import { MemoryVectorStore } from '@langchain/classic/vectorstores/memory';
+import { Document } from '@langchain/core/documents';
 import { embed, embedMany } from 'ai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fastembedEmbeddingModel } from '../../src/adapters/ai.js';
-import { FastembedEmbeddings } from '../../src/adapters/langchain.js';
+import { FastembedEmbeddings, FastembedRetriever } from '../../src/adapters/langchain.js';
+import { LexicalIndex } from '../../src/lexical/lexical-index.js';
+import { SimilarityService } from '../../src/service/service.js';
 import { FastembedEmbedding } from '../../src/adapters/llamaindex.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { cosineJs } from '../fixtures/cosine.js';
@@ -67,6 +71,36 @@ describe('fastembed-native/langchain', () => {
     const ours = passages.map((p, id) => ({ id, score: cosineJs(query, p) })).sort((a, b) => b.score - a.score);
     expect(hits.map(([d]) => d.metadata.id)).toEqual(ours.map((o) => o.id));
     hits.forEach(([, score], i) => expect(score).toBeCloseTo(ours[i].score, 5));
+  });
+
+  const tickets = ['Login fails with ERR_CONN_RESET behind the proxy', 'The cat sat on the mat.', 'Stock markets fell sharply on Monday.', 'Payment page times out'];
+  const documents = tickets.map((pageContent, id) => new Document({ pageContent, metadata: { id } }));
+
+  test("FastembedRetriever 'lexical' is BM25 (no model needed) and sits in LangChain's EnsembleRetriever beside a vector store", async () => {
+    const bm25 = FastembedRetriever.fromDocuments(documents, { mode: 'lexical', k: 2, service: { modelPath: path.join(cacheDir, 'no-model-here'), cacheDir } });
+    const lexical = await bm25.invoke('err_conn_reset proxy');
+    const hits = LexicalIndex.build(tickets).search('err_conn_reset proxy', 2);
+    expect(lexical.map((d) => d.metadata.id)).toEqual(Array.from(hits.ids));
+    expect(lexical[0].metadata).toMatchObject({ id: 0, method: 'bm25', score: hits.scores[0] });
+    const store = await MemoryVectorStore.fromDocuments(documents, new FastembedEmbeddings({ embedder }));
+    const ensemble = new EnsembleRetriever({ retrievers: [store.asRetriever(2), bm25], weights: [0.5, 0.5] });
+    const fused = await ensemble.invoke('ERR_CONN_RESET');
+    expect(fused[0].pageContent).toBe(tickets[0]);
+    await bm25.close();
+  });
+
+  test("FastembedRetriever 'hybrid' (the default) fuses in one call; the part scores come in metadata", async () => {
+    const service = await SimilarityService.create({ modelPath, cacheDir });
+    const retriever = new FastembedRetriever({ documents, service, k: 3 });
+    const got = await retriever.invoke('ERR_CONN_RESET');
+    const expected = await service.findMostSimilar('ERR_CONN_RESET', tickets, 3, { mode: 'hybrid' });
+    expect(got.map((d) => d.metadata.id)).toEqual(expected.map((m) => m.index));
+    expect(got[0].metadata).toMatchObject({ id: 0, method: 'hybrid', scores: { lexical: expect.any(Number), dense: expect.any(Number) } });
+    await retriever.close();
+    // A service passed in stays open.
+    expect((await service.findMostSimilar('cat', tickets, 1, { mode: 'lexical' }))[0].index).toBe(1);
+    await service.close();
+    expect(() => new FastembedRetriever({ documents: [{ pageContent: 3 } as unknown as Document] })).toThrow(/documents\[0\].pageContent must be a string/);
   });
 });
 
