@@ -1,14 +1,15 @@
 // DiskStore: the persistent L2 cache in LMDB (crash-safe, memory-mapped, survives restarts). LMDB maps the file
 // into memory, so a garbage or truncated data.mdb crashes the process (SIGSEGV/SIGBUS) and some paths hang: before
 // opening, a child process opens and reads the store; if it dies or hangs, the folder is set aside and started fresh.
-// A failed write (disk full, I/O error) is a cache miss, never a crash: writes pause for a cool-down and health says
-// why, then resume on their own once a write succeeds again.
+// A failed write (disk full, I/O error) is a cache miss, never a crash: writes pause for a cool-down, health says why
+// and the host's log gets one warning (util/log-events.ts), then they resume on their own once a write succeeds.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { open, type RootDatabase } from 'lmdb';
 import { decodeEntry, encodeEntry } from './entry-format.js';
 import type { EmbeddingStore } from './store.js';
+import { publishLog } from '../util/log-events.js';
 
 export class DiskStore implements EmbeddingStore {
   readonly kind = 'disk';
@@ -41,6 +42,7 @@ export class DiskStore implements EmbeddingStore {
         process.emitWarning(setAside, { code: 'FASTEMBED_DISK_CACHE' });
       }
     }
+    quietLmdbCommitErrors();
     // eventTurnBatching off: with it, lmdb-js starts each turn's transaction with an internal promise nobody holds, and a
     // failed commit (disk full) rejects it unhandled, ending the process. setMany batches explicitly instead.
     const db = open<Buffer, string>({ path: dir, encoding: 'binary', compression: false, eventTurnBatching: false });
@@ -68,12 +70,19 @@ export class DiskStore implements EmbeddingStore {
         // Each put's own promise rejects with the batch's: the batch's rejection below is the one acted on.
         for (const [k, v] of entries) this.#db.put(k, encodeEntry(v)).catch(() => undefined);
       });
+      if (this.#writeError) publishLog({ level: 'info', component: 'disk_cache', message: `disk cache writes resumed after: ${this.#writeError}` });
       this.#writeError = undefined;
     } catch (err) {
-      // lmdb-js rejects a second promise with the system error; left unhandled it would end the process.
+      // lmdb-js rejects a second promise with the system error (its "see commitError for details"); left unhandled
+      // it would end the process.
       const detail = await Promise.resolve((err as { commitError?: Promise<never> }).commitError).catch((e: Error) => e.message);
-      this.#writeError = `${(err as Error).message}${detail ? `: ${detail}` : ''} (is the disk full?)`;
+      this.#writeError = `${detail ? `commit failed: ${detail}` : (err as Error).message} (is the disk full?)`;
       this.#pausedUntil = Date.now() + this.#coolDownMs;
+      publishLog({
+        level: 'warn',
+        component: 'disk_cache',
+        message: `disk cache write failed: ${this.#writeError}; writes pause for ${this.#coolDownMs} ms and the cache keeps serving what it holds`,
+      });
       throw err;
     }
   }
@@ -94,6 +103,31 @@ export class DiskStore implements EmbeddingStore {
   async close(): Promise<void> {
     await this.#db.close();
   }
+}
+
+/** The console.error wrappers installed (one is enough; another is added if something replaced it since). */
+const quieted = new WeakSet<typeof console.error>();
+
+/**
+ * lmdb-js prints a failed commit (disk full, I/O error) with console.error, a raw multi-line dump, before it rejects
+ * the commit's promise, which setMany turns into health, a cache miss and one log warning. This drops that print, and
+ * only it: a lone Error with a numeric (system) code thrown from lmdb's commit code. It is process-wide, so a commit
+ * failure of another lmdb database in the process goes unprinted too (its own promise still rejects).
+ */
+function quietLmdbCommitErrors(): void {
+  if (quieted.has(console.error)) return;
+  const print = console.error;
+  const fromCommit = (args: unknown[]) => {
+    const [err] = args;
+    if (args.length !== 1 || !(err instanceof Error) || typeof (err as { code?: unknown }).code !== 'number') return false;
+    const frame = err.stack?.split('\n').find((line) => line.trimStart().startsWith('at ')) ?? '';
+    return /[\\/]lmdb[\\/](?:write\.js|dist[\\/]index\.cjs):/.test(frame);
+  };
+  const quiet = (...args: unknown[]) => {
+    if (!fromCommit(args)) print.apply(console, args);
+  };
+  quieted.add(quiet);
+  console.error = quiet;
 }
 
 /** Opens and reads the store in a child process: why it failed (crash, hang, error), or undefined when it is sound. */

@@ -22,10 +22,13 @@ export class RedisStore implements EmbeddingStore {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #ttl: number;
+  /** The connection's last error; cleared once it is ready again. */
   #lastError: string | undefined;
   readonly #coolDownMs: number;
   /** The breaker is open (Redis skipped) until this time. */
   #openUntil = 0;
+  /** The failure that opened the breaker, kept for the cool-down: a reconnect clears #lastError, not this. */
+  #openedBy = '';
 
   constructor(url: string, options: RedisStoreOptions = {}) {
     this.#prefix = options.prefix ?? 'fastembed:';
@@ -50,17 +53,17 @@ export class RedisStore implements EmbeddingStore {
   /** Whether Redis is usable: connected, and not skipped after a failure (with the reason if not). */
   health(): { connected: boolean; error?: string } {
     if (this.#redis.status !== 'ready') return { connected: false, error: this.#lastError ?? this.#redis.status };
-    if (Date.now() < this.#openUntil) return { connected: false, error: `skipped for ${this.#coolDownMs} ms after: ${this.#lastError}` };
+    if (Date.now() < this.#openUntil) return { connected: false, error: `skipped for ${this.#coolDownMs} ms after: ${this.#openedBy}` };
     return { connected: true };
   }
 
   /** Runs a command unless the breaker is open; a failure opens it for the cool-down. */
   async #guard<T>(command: () => Promise<T>): Promise<T> {
-    if (Date.now() < this.#openUntil) throw new Error(`redis skipped after: ${this.#lastError}`);
+    if (Date.now() < this.#openUntil) throw new Error(`redis skipped after: ${this.#openedBy}`);
     try {
       return await command();
     } catch (err) {
-      this.#lastError = (err as Error).message;
+      this.#openedBy = (err as Error).message || String(err);
       this.#openUntil = Date.now() + this.#coolDownMs;
       throw err;
     }

@@ -14,6 +14,7 @@ export type ErrorKind =
   | 'overloaded' // too much work in flight: retry later
   | 'unavailable' // no model loaded, service disabled or closing
   | 'timeout'
+  | 'client_closed' // the client went away before its answer: nobody reads the status (499, as nginx logs it)
   | 'internal';
 
 export interface ApiError {
@@ -75,6 +76,8 @@ export interface Route {
   public?: boolean;
   /** Does model work: takes an in-flight slot, gets timing headers and an abort signal. */
   work?: boolean;
+  /** Its answer is made of the client's own texts or their vectors: sent as it is, never redacted (server.ts). */
+  clientData?: boolean;
   handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
@@ -100,6 +103,7 @@ export const COMMON_STATUS: Record<ErrorKind, number> = {
   overloaded: 429,
   unavailable: 503,
   timeout: 504,
+  client_closed: 499,
   internal: 500,
 };
 
@@ -109,6 +113,8 @@ export function classify(err: Error & { statusCode?: number; validation?: unknow
   param?: string;
 } {
   if (err instanceof HttpError) return { kind: err.kind, param: err.param };
+  // Only a request's own signal aborts its work (server.ts): its AbortError means the client disconnected.
+  if (err.name === 'AbortError') return { kind: 'client_closed' };
   if (err.validation) {
     const first = (err.validation as Array<{ instancePath?: string; params?: { missingProperty?: string } }>)[0];
     const param = (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.') || first?.params?.missingProperty;
@@ -145,6 +151,7 @@ export const HTTP_REASONS: Record<number, string> = {
   422: 'Unprocessable Entity',
   424: 'Failed Dependency',
   429: 'Too Many Requests',
+  499: 'Client Closed Request',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',

@@ -6,6 +6,8 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'method' | 'status'>;
   readonly duration: Histogram<'method'>;
+  /** Requests whose client went away before the answer (not in fastembed_requests_total: no status was sent). */
+  readonly clientDisconnects: Counter<'method'>;
 
   /** `inFlight`: requests holding a work slot now. */
   constructor(service: SimilarityService, inFlight: () => number) {
@@ -22,6 +24,12 @@ export class ServiceMetrics {
       help: 'HTTP request duration by API method',
       labelNames: ['method'],
       buckets: exponentialBuckets(0.001, 2, 15), // the seed's buckets
+      registers,
+    });
+    this.clientDisconnects = new Counter({
+      name: 'fastembed_client_disconnects_total',
+      help: 'Requests whose client disconnected before the answer, by API method (their work was cancelled)',
+      labelNames: ['method'],
       registers,
     });
     const stat = <T>(pick: (s: ReturnType<SimilarityService['getStats']>) => T) => () => pick(service.getStats());

@@ -34,6 +34,7 @@ const TYPES: Record<ErrorKind, [string, string | null]> = {
   overloaded: ['requests', 'rate_limit_exceeded'],
   unavailable: ['server_error', 'service_unavailable'],
   timeout: ['server_error', 'timeout'],
+  client_closed: ['server_error', null],
   internal: ['server_error', null],
 };
 
@@ -42,6 +43,7 @@ export function openaiApi({ models, limits }: RouteContext): HttpApi {
     method: 'POST' as const,
     apiMethod: 'openai_embeddings',
     work: true,
+    clientData: true,
     schema: {
       summary: "Embeddings, as OpenAI's API: input is a string, strings, token ids or lists of token ids",
       body: {

@@ -6,7 +6,6 @@ import type { ModelSet } from '../service/model-set.js';
 import type { SimilarityService } from '../service/service.js';
 import { PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
 import type { ServiceMetrics } from './metrics.js';
-import { redactPaths } from './redact.js';
 
 type FastembedState = 'healthy' | 'initializing' | 'error' | 'disabled' | 'not_loaded';
 
@@ -19,14 +18,14 @@ interface ModelReport {
   degraded: boolean;
   /** It answers as configured: its model is loaded, or it is disabled on purpose (Jaccard is its declared mode). */
   answering: boolean;
-  /** Why, each as "<model id>: <reason>" with server paths hidden. */
+  /** Why, each as "<model id>: <reason>" (server paths are hidden as every body leaves: server.ts). */
   reasons: string[];
 }
 
 function report(id: string, service: SimilarityService | undefined): ModelReport {
   if (!service) return { id, state: 'not_loaded', degraded: false, answering: false, reasons: [`${id}: not loaded yet (it loads on its first request, or with ModelSet.initialize())`] };
   const { status, reasons } = service.health();
-  const mine = reasons.map((r) => `${id}: ${redactPaths(r)}`);
+  const mine = reasons.map((r) => `${id}: ${r}`);
   if (!service.config.enabled) return { id, state: 'disabled', degraded: false, answering: true, reasons: mine };
   if (status === 'initializing') return { id, state: 'initializing', degraded: false, answering: false, reasons: [`${id}: loading`] };
   if (status === 'closed' || !service.modelLoaded) return { id, state: 'error', degraded: true, answering: false, reasons: mine };

@@ -1,9 +1,10 @@
-// The original Go service's routes, exactly as its design has them (field names, top_k <= 0 meaning 5, stats wrapped
-// in {stats, timestamp} with snake_case keys, the design's log fields); our additions are extra fields only.
+// The original Go service's routes, exactly as its design has them (field names, top_k absent or <= 0 meaning 5 —
+// a Go client's unset int is sent as 0 —, stats wrapped in {stats, timestamp} with snake_case keys, the design's log
+// fields); our additions are extra fields only. A top_k that is not a safe integer is a 400.
 import type { FastifyRequest } from 'fastify';
 import type { ServiceStats } from '../service/service.js';
 import { HttpError, PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
-import { encodingFormat, floatEncoding, modelField, sendJson, serviceFor, signalOf, textSchema, vectorsJson } from './shared.js';
+import { encodingFormat, floatEncoding, modelField, sendJson, serviceFor, signalOf, textSchema, topKField, vectorsJson } from './shared.js';
 
 const method = { type: 'string', enum: ['fastembed_cosine', 'jaccard_fallback'] } as const;
 export const originalErrorBody = {
@@ -78,6 +79,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
         url: '/api/similarity/compute',
         apiMethod: 'compute',
         work: true,
+        clientData: true,
         schema: {
           summary: 'Similarity of two texts',
           body: { type: 'object', required: ['text1', 'text2'], additionalProperties: false, properties: { text1: text, text2: text, model: modelField } },
@@ -112,8 +114,9 @@ export function originalApi(ctx: RouteContext): HttpApi {
         url: '/api/similarity/search',
         apiMethod: 'search',
         work: true,
+        clientData: true,
         schema: {
-          summary: 'The top_k documents most similar to the query, best first (top_k absent, 0 or negative: 5)',
+          summary: 'The top_k documents most similar to the query, best first (top_k absent, 0 or negative: 5; more than the documents: all of them)',
           body: {
             type: 'object',
             required: ['query', 'documents'],
@@ -121,7 +124,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
             properties: {
               query: text,
               documents: { type: 'array', items: text, maxItems: limits.maxDocuments },
-              top_k: { type: 'integer' },
+              top_k: topKField,
               model: modelField,
             },
           },
@@ -161,6 +164,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
         url: '/api/embeddings',
         apiMethod: 'embeddings',
         work: true,
+        clientData: true,
         schema: {
           summary: 'Embeddings of texts (float arrays, or base64 little-endian float32 with encoding: "base64")',
           body: {

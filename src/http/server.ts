@@ -1,9 +1,10 @@
 // The HTTP layer: one Fastify plugin per API the server speaks, over the service layer's ModelSet. It may import
 // service/, engine/, runtime/ and util/; only cli/ imports it.
 //
-// The HTTP service: one request pipeline (API keys, body timeout, bounded work with 429, abort on disconnect,
-// timing headers, errors in each API's own shape, metrics) under the API modules — the original routes, OpenAI's,
-// TEI's and operations. Adding an API is adding its module to the `apis` list below.
+// The HTTP service: one request pipeline (API keys, body timeout, body encoding, bounded work with 429, abort on
+// disconnect, timing headers, errors in each API's own shape, no server paths in any body, metrics) under the API
+// modules — the original routes, OpenAI's, TEI's and operations. Adding an API is adding its module to the `apis`
+// list below.
 /**
  * The HTTP service (Fastify): the original routes, OpenAI's and TEI's APIs, health, readiness and metrics.
  *
@@ -14,8 +15,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { ModelSet } from '../service/model-set.js';
 import type { SimilarityService } from '../service/service.js';
+import { onLogEvent } from '../util/log-events.js';
 import type { ErrorObject } from 'ajv';
 import { classify, type ErrorKind, HttpError, type HttpApi, type Limits, type RouteContext } from './api.js';
+import { checkBodyEncoding } from './body.js';
 import { DEFAULT_LIMITS, DEFAULT_PORT } from './defaults.js';
 import { ServiceMetrics } from './metrics.js';
 import { openaiApi } from './openai-api.js';
@@ -46,6 +49,7 @@ declare module 'fastify' {
     api?: string;
     public?: boolean;
     work?: boolean;
+    clientData?: boolean;
   }
   interface FastifyRequest {
     countedInFlight?: boolean;
@@ -74,7 +78,7 @@ function keyChecker(keys: string[]): (header: string | undefined) => boolean {
   };
 }
 
-/** What the client is told: what was wrong and what to do, never internals or server paths. */
+/** What the client is told: what was wrong and what to do, never internals (server paths are hidden as the body leaves). */
 function clientMessage(
   err: Error & { validation?: ErrorObject[]; code?: string },
   req: FastifyRequest,
@@ -84,7 +88,7 @@ function clientMessage(
   if (err.validation) return describeValidation(err.validation);
   // An unexpected failure's message is for the log, not for unauthenticated clients.
   if (kind === 'internal') return { message: 'internal error; the server log has the details' };
-  if (kind === 'unsupported_media') {
+  if (kind === 'unsupported_media' && !(err instanceof HttpError)) {
     const type = req.headers['content-type'];
     return { message: `send the body as JSON with the header "Content-Type: application/json"; got ${type ? `"${type}"` : 'no Content-Type header'}` };
   }
@@ -95,11 +99,11 @@ function clientMessage(
   }
   if (err.code === 'ERR_MODEL_UNAVAILABLE' && req.servedModel) {
     const others = models.ids.filter((id) => id !== req.servedModel);
-    const reason = redactPaths(err.message).replace(/^model unavailable: /, '');
+    const reason = err.message.replace(/^model unavailable: /, '');
     const instead = others.length > 0 ? ` or name another served model (${others.join(', ')})` : '';
     return { message: `the model '${req.servedModel}' is not available: ${reason}; retry later${instead}, and see GET /ready for every model's state`, param: param ?? 'model' };
   }
-  return { message: err instanceof HttpError ? err.message : redactPaths(err.message), param };
+  return { message: err.message, param };
 }
 
 export async function buildServer(served: SimilarityService | ModelSet, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -129,6 +133,9 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
     operationsApi(ctx, { metrics, openApi, shuttingDown: () => shuttingDown, metricsPublic: !options.metricsAuth, inFlight: () => inFlight }),
   );
   const byName = new Map(apis.map((a) => [a.name, a]));
+  // Every route's URL and its methods (405's Allow; not a file path to redact).
+  const known = new Map<string, string[]>();
+  for (const api of apis) for (const r of api.routes) known.set(r.url, [...(known.get(r.url) ?? []), r.method]);
   const doc = buildOpenApi(apis, { secured: (options.apiKeys ?? []).length > 0 });
 
   // A slot is returned exactly once however the request ends: answered, failed, or abandoned by its client
@@ -151,6 +158,11 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
       reply.header('www-authenticate', 'Bearer');
       throw new HttpError('unauthorized', 'missing or wrong API key: send it as "Authorization: Bearer <key>"');
     }
+  });
+  // Only uncompressed UTF-8 JSON is read: anything else is a 415 before the body is parsed (body.ts).
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    checkBodyEncoding(req.headers);
+    return payload;
   });
   // Backpressure: a bounded number of requests doing model work at once; the rest are told to retry instead of
   // queueing without bound. The slot is taken once the body has arrived, so slow uploads hold no capacity.
@@ -191,6 +203,15 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
       reply.header('x-compute-characters', String(req.timing.characters));
     }
   });
+  // One redaction where every body leaves: no absolute server path (a model file, a cache folder in a failure's
+  // reason) reaches a client, whichever route or error put it there. A successful answer made of the client's own
+  // texts and vectors passes untouched (base64 holds '/', a document may hold a path); the server's routes and the
+  // URL asked for are not files.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (typeof payload !== 'string' || (req.routeOptions.config.clientData && reply.statusCode < 400)) return payload;
+    const asked = req.url.split('?')[0];
+    return redactPaths(payload, (path) => path === asked || known.has(path));
+  });
   app.addHook('onResponse', async (req, reply) => {
     release(req);
     const method = req.routeOptions.config.apiMethod;
@@ -204,15 +225,18 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
     const classified = classify(err);
     const { kind } = classified;
     const status = api.status(kind);
-    if (kind === 'internal' || kind === 'timeout') {
-      req.log.error({ component: 'fastembed', operation: req.routeOptions.config.apiMethod ?? req.url, error: err.message, err, timestamp: new Date().toISOString() }, 'fastembed operation failed');
+    const operation = req.routeOptions.config.apiMethod ?? req.url;
+    if (kind === 'client_closed') {
+      // The client's choice, not our failure: one info line without a stack, and a count to watch.
+      metrics.clientDisconnects.inc({ method: req.routeOptions.config.apiMethod ?? 'other' });
+      req.log.info({ component: 'fastembed', operation, timestamp: new Date().toISOString() }, 'client disconnected before its answer; its work was cancelled');
+    } else if (kind === 'internal' || kind === 'timeout') {
+      req.log.error({ component: 'fastembed', operation, error: err.message, err, timestamp: new Date().toISOString() }, 'fastembed operation failed');
     }
     const { message, param } = clientMessage(err, req, classified, models);
     reply.code(status).send(api.errorBody({ kind, status, message, param }));
   });
 
-  const known = new Map<string, string[]>();
-  for (const api of apis) for (const r of api.routes) known.set(r.url, [...(known.get(r.url) ?? []), r.method]);
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0];
     const allowed = known.get(path);
@@ -229,12 +253,15 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
         method: route.method,
         url: route.url,
         schema: { ...(route.schema.body ? { body: route.schema.body } : {}), ...(route.schema.response ? { response: route.schema.response } : {}) },
-        config: { api: api.name, apiMethod: route.apiMethod, public: route.public, work: route.work },
+        config: { api: api.name, apiMethod: route.apiMethod, public: route.public, work: route.work, clientData: route.clientData },
         handler: route.handler,
       });
     }
   }
 
+  // What the models' resources report (a disk cache whose writes fail, then resume) joins the JSON log.
+  const stopLogEvents = onLogEvent((e) => app.log[e.level]({ component: e.component, timestamp: new Date().toISOString() }, e.message));
+  app.addHook('onClose', async () => stopLogEvents());
   app.addHook('preClose', async () => {
     shuttingDown = true;
   });

@@ -10,6 +10,8 @@ import { HttpError, type Limits } from './api.js';
 export const modelField = { type: 'string', minLength: 1, maxLength: 256 } as const;
 export const encodingFormat = { type: 'string', enum: ['float', 'base64'] } as const;
 export const floatEncoding = { anyOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string' }] } as const;
+/** The original routes' top_k: a whole number a JS number holds exactly (2^53 + 1 and 1e308 are not); ≤ 0 means 5. */
+export const topKField = { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER } as const;
 export const tokenIds = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 4294967295 } } as const;
 export const textSchema = (limits: Limits) => ({ type: 'string', maxLength: limits.maxInputChars }) as const;
 

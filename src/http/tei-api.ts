@@ -19,6 +19,7 @@ const ERROR_TYPES: Record<ErrorKind, string> = {
   overloaded: 'Overloaded',
   unavailable: 'Unhealthy',
   timeout: 'Backend',
+  client_closed: 'Backend',
   internal: 'Backend',
 };
 
@@ -87,6 +88,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
     url: '/embed',
     apiMethod: 'tei_embed',
     work: true,
+    clientData: true,
     schema: {
       summary: "Embeddings, as text-embeddings-inference's /embed",
       body: {
@@ -115,6 +117,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
     url: '/similarity',
     apiMethod: 'tei_similarity',
     work: true,
+    clientData: true,
     schema: {
       summary: "Cosine similarity of source_sentence to each of sentences, as text-embeddings-inference's /similarity",
       body: {
@@ -147,6 +150,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
         url,
         apiMethod: 'tei_root',
         work: true,
+        clientData: true,
         schema: {
           summary: 'As TEI (and Hugging Face\'s InferenceClient) call the root: /similarity for {inputs: {source_sentence, sentences}}, else /embed',
           body: { type: 'object', required: ['inputs'], properties: { inputs: { anyOf: [inputsSchema, similarityInputs] } } },
@@ -164,6 +168,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
         method: 'POST',
         url: '/tokenize',
         apiMethod: 'tei_tokenize',
+        clientData: true,
         schema: {
           summary: 'Tokens of each input with their text, special flag and character offsets',
           body: {
@@ -203,6 +208,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
         method: 'POST',
         url: '/decode',
         apiMethod: 'tei_decode',
+        clientData: true,
         schema: {
           summary: 'Token ids back to text',
           body: {

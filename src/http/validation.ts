@@ -94,8 +94,12 @@ function sentence(e: ErrorObject): string {
     case 'maxLength':
       return `${field} has ${plural(characters(data as string), 'character')}; at most ${count(p.limit)} are allowed: shorten or split it`;
     case 'minimum':
-    case 'maximum':
-      return `${field} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${p.limit}; got ${given(data)}`;
+    case 'maximum': {
+      // Both bounds when the schema has both, so the one sentence says the whole allowed range.
+      const { minimum, maximum } = e.parentSchema ?? {};
+      if (minimum !== undefined && maximum !== undefined) return `${field} must be ${allowed(e.parentSchema)} from ${count(minimum)} to ${count(maximum)}; got ${given(data)}`;
+      return `${field} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${count(p.limit)}; got ${given(data)}`;
+    }
     default:
       return `${field} ${e.message ?? 'is invalid'}; got ${given(data)}`;
   }

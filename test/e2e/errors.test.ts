@@ -2,6 +2,7 @@
 // in its API's own error body, over real HTTP: OpenAI {error:{message,type,param,code}}, TEI {error, error_type},
 // the original routes {error, message, statusCode}.
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTinyServer, type TinyServer } from '../fixtures/tiny-server.js';
 
@@ -12,8 +13,12 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const post = async (url: string, body: unknown, contentType = 'application/json') => {
-  const res = await fetch(`${server.base}${url}`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+const post = async (url: string, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}) => {
+  const res = await fetch(`${server.base}${url}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType, ...headers },
+    body: (typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit,
+  });
   return { status: res.status, body: await res.json() };
 };
 
@@ -60,7 +65,7 @@ describe('OpenAI /v1/embeddings: one sentence per failure, in {error:{message,ty
 describe('TEI: the same sentences in {error, error_type}, status 422', () => {
   test.each([
     ['/embed', { inputs: ['a', 5] }, 'inputs[1] must be a string or an array of integers; got the number 5'],
-    ['/embed', { inputs: ['a', [-1]] }, 'inputs[1][0] must be at least 0; got the number -1'],
+    ['/embed', { inputs: ['a', [-1]] }, 'inputs[1][0] must be an integer from 0 to 4,294,967,295; got the number -1'],
     ['/embed', { inputs: strings(3000) }, 'inputs has 3,000 items; at most 2,048 are allowed in one request: send several requests'],
     ['/embed', { inputs: 'a', truncation_direction: 'up' }, 'truncation_direction must be one of "right", "left", "Right", "Left"; got "up"'],
     ['/similarity', { inputs: { source_sentence: 'a' } }, 'inputs.sentences is missing: send an array of strings'],
@@ -98,5 +103,55 @@ describe('content type', () => {
     expect(plain).toEqual({ status: 415, body: { error: 'send the body as JSON with the header "Content-Type: application/json"; got "text/plain"', error_type: 'Validation' } });
     const original = await postWithoutType('/api/similarity/compute', '{"text1":"a","text2":"b"}');
     expect(original).toEqual({ status: 415, body: { error: 'Unsupported Media Type', message: expect.stringMatching(/"Content-Type: application\/json"; got no Content-Type header$/), statusCode: 415 } });
+  });
+});
+
+describe('top_k is a safe integer (0 or below means 5, as in the Go service), or a 400 naming the range', () => {
+  const range = 'top_k must be an integer from -9,007,199,254,740,991 to 9,007,199,254,740,991';
+  // Sent as written (1e308 and 2^53 + 1 would not survive JSON.stringify unchanged).
+  test.each([
+    ['1.5', 'top_k must be an integer; got the number 1.5'],
+    ['1e308', `${range}; got the number 1e+308`],
+    ['9007199254740993', `${range}; got the number 9007199254740992`],
+  ])('top_k %s', async (raw, message) => {
+    const r = await post('/api/similarity/search', `{"query":"q","documents":["a","b"],"top_k":${raw}}`);
+    expect(r).toEqual({ status: 400, body: { error: 'Bad Request', message, statusCode: 400 } });
+  });
+
+  test('the largest safe integer, far past the documents, is every document', async () => {
+    const r = await post('/api/similarity/search', `{"query":"q","documents":["a","b"],"top_k":9007199254740991}`);
+    expect(r.status).toBe(200);
+    expect(r.body.results).toHaveLength(2);
+  });
+});
+
+describe('body encoding: uncompressed UTF-8 JSON, anything else a 415 saying what to send', () => {
+  const json = JSON.stringify({ text1: 'a', text2: 'b' });
+  test.each(['gzip', 'br', 'gzip, identity'])('Content-Encoding: %s', async (coding) => {
+    const r = await post('/api/similarity/compute', gzipSync(json), 'application/json', { 'content-encoding': coding });
+    const message = `Content-Encoding "${coding}" is not supported: send the body uncompressed (no Content-Encoding header)`;
+    expect(r).toEqual({ status: 415, body: { error: 'Unsupported Media Type', message, statusCode: 415 } });
+  });
+
+  test.each(['application/json; charset=latin1', 'application/json;charset="ISO-8859-1"', 'application/json; charset=utf-16'])('%s', async (type) => {
+    const r = await post('/api/similarity/compute', json, type);
+    expect(r.status).toBe(415);
+    expect(r.body.message).toMatch(/^charset "[^"]+" is not supported: send the body as UTF-8 JSON with "Content-Type: application\/json" \(or "application\/json; charset=utf-8"\)$/);
+  });
+
+  test('in each API\'s own shape', async () => {
+    const gzip = { 'content-encoding': 'gzip' };
+    const openai = await post('/v1/embeddings', gzipSync('{"input":"a"}'), 'application/json', gzip);
+    expect(openai).toMatchObject({ status: 415, body: { error: { message: expect.stringMatching(/^Content-Encoding "gzip" is not supported/), type: 'invalid_request_error' } } });
+    const tei = await post('/embed', '{"inputs":"a"}', 'application/json; charset=latin1');
+    expect(tei).toMatchObject({ status: 415, body: { error: expect.stringMatching(/^charset "latin1" is not supported/), error_type: 'Validation' } });
+  });
+
+  test.each([
+    ['application/json; charset=utf-8', {}],
+    ['application/json; charset=UTF8', {}],
+    ['application/json', { 'content-encoding': 'identity' }],
+  ])('%s %j is read', async (type, headers) => {
+    expect((await post('/api/similarity/compute', json, type, headers)).status).toBe(200);
   });
 });

@@ -1,11 +1,13 @@
 // The real HTTP server on an ephemeral loopback port, hit with real requests (fetch).
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
+import { ModelSet } from '../../src/service/model-set.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { SimilarityService } from '../../src/service/service.js';
 import { cosineJs } from '../fixtures/reference.js';
@@ -18,7 +20,7 @@ let service: SimilarityService;
 let app: FastifyInstance;
 let base: string;
 
-async function start(s: SimilarityService, opts: Parameters<typeof buildServer>[1] = {}) {
+async function start(s: SimilarityService | ModelSet, opts: Parameters<typeof buildServer>[1] = {}) {
   const a = await buildServer(s, { logger: false, ...opts });
   const address = await a.listen({ port: 0, host: '127.0.0.1' });
   return { app: a, base: address };
@@ -65,12 +67,11 @@ describe('routes', () => {
     expect(body.results[0]).not.toHaveProperty('text');
     const two = await (await post(`${base}/api/similarity/search`, { query: 'q', documents, top_k: 2 })).json();
     expect(two.results).toHaveLength(2);
-    // As the design's handler does: top_k of 0 or below means 5.
-    for (const top_k of [0, -1]) {
-      const res = await post(`${base}/api/similarity/search`, { query: 'topic 1', documents, top_k });
-      expect(res.status).toBe(200);
-      expect((await res.json()).results).toHaveLength(5);
-    }
+    // More than there are documents is every document, best first.
+    const all = await (await post(`${base}/api/similarity/search`, { query: 'q', documents, top_k: 1000 })).json();
+    expect(all.results).toHaveLength(documents.length);
+    // As the design's handler: 0 or below is 5 (a Go client's unset int arrives as 0).
+    for (const top_k of [0, -1]) expect((await (await post(`${base}/api/similarity/search`, { query: 'topic 1', documents, top_k })).json()).results).toHaveLength(5);
   });
 
   test('POST /api/embeddings as floats and as base64 float32', async () => {
@@ -175,7 +176,109 @@ describe('bad requests get 4xx with a message, never 500', () => {
   });
 });
 
+describe('no absolute server path in any body, on any route', () => {
+  // A valid body for every POST route; the test fails when a route is added without one here.
+  const VALID: Record<string, unknown> = {
+    '/api/similarity/compute': { text1: 'a b', text2: 'a' },
+    '/api/similarity/search': { query: 'a', documents: ['a b', 'c'], top_k: 1 },
+    '/api/embeddings': { texts: ['a'] },
+    '/v1/embeddings': { input: 'a' },
+    '/embeddings': { input: 'a' },
+    '/embed': { inputs: 'a' },
+    '/similarity': { inputs: { source_sentence: 'a', sentences: ['b'] } },
+    '/': { inputs: 'a' },
+    '/invocations': { inputs: 'a' },
+    '/tokenize': { inputs: 'a' },
+    '/decode': { ids: [1, 2] },
+  };
+
+  test('a model that fails to load from an absolute path (and a second one that is missing): every GET and POST body, errors included, hides the path', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-paths-'));
+    const broken = path.join(tmp, 'broken-model');
+    fs.mkdirSync(broken);
+    fs.copyFileSync(path.join(tinyDir, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
+    fs.writeFileSync(path.join(broken, 'model.onnx'), 'not a model');
+    const s = await SimilarityService.create({ modelPath: broken, cacheDir, fallback: true, loadRetryMs: 60_000 });
+    const models = new ModelSet(s, [{ modelPath: path.join(tmp, 'missing-model'), fallback: false }]);
+    const srv = await start(models);
+    try {
+      const doc = await (await fetch(`${srv.base}/openapi.json`)).json();
+      expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/similarity/compute', '/v1/embeddings', '/embed', '/health'])); // routes are not paths
+      const bodies: Record<string, string> = {};
+      for (const [url, methods] of Object.entries<Record<string, unknown>>(doc.paths)) {
+        for (const method of Object.keys(methods)) {
+          if (method === 'get') bodies[`GET ${url}`] = await (await fetch(`${srv.base}${url}`)).text();
+          else {
+            expect(VALID, `a valid body for POST ${url}`).toHaveProperty([url]);
+            bodies[`POST ${url}`] = await (await post(`${srv.base}${url}`, VALID[url])).text();
+          }
+        }
+      }
+      // The second model, named: a 503 whose reason is its missing folder.
+      const named = await post(`${srv.base}/v1/embeddings`, { input: 'a', model: 'missing-model' });
+      expect(named.status).toBe(503);
+      bodies['POST /v1/embeddings naming the missing model'] = await named.text();
+      for (const [request, body] of Object.entries(bodies)) {
+        expect(body.length, request).toBeGreaterThan(0);
+        expect(body, request).not.toContain(tmp);
+      }
+      // The reasons are still told, with the path hidden.
+      expect(bodies['GET /api/similarity/stats']).toMatch(/Loading model <path> failed/);
+      expect(bodies['GET /health']).toMatch(/Loading model <path> failed/);
+      expect(bodies['POST /v1/embeddings naming the missing model']).toMatch(/<path>/);
+    } finally {
+      await srv.app.close();
+      await models.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test("a client's own texts and the vectors are sent as they are, paths and '/' included", async () => {
+    const documents = ['/home/alice/notes/todo.txt', 'something else'];
+    const r = await (await post(`${base}/api/similarity/search`, { query: '/home/alice/notes', documents, top_k: 2 })).json();
+    expect(r.query).toBe('/home/alice/notes');
+    expect(r.results.map((x: { content: string }) => x.content).sort()).toEqual([...documents].sort());
+    const b64 = await (await post(`${base}/api/embeddings`, { texts: ['a', 'b', 'c', 'd'], encoding: 'base64' })).json();
+    const direct = await service.computeBatchEmbeddings(['a', 'b', 'c', 'd']);
+    expect(b64.embeddings).toEqual(direct.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')));
+  });
+});
+
 describe('health and lifecycle', () => {
+  test('a client that disconnects mid-request: its work is cancelled, one info line without a stack, counted in /metrics', async () => {
+    const embedder = await Embedder.create({ modelPath: tinyDir, cacheDir });
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    // An inference that runs until it is cancelled.
+    embedder.embed = (_texts, options) =>
+      new Promise((_resolve, reject) => {
+        started();
+        options?.signal?.addEventListener('abort', () => reject(options.signal!.reason));
+      });
+    const s = await SimilarityService.create({ cacheDir, fallback: false, enableCache: false }, { embedder });
+    const lines: Array<Record<string, unknown>> = [];
+    const srv = await start(s, { logger: { level: 'info', stream: { write: (line: string) => void lines.push(JSON.parse(line)) } } });
+    try {
+      const req = http.request(`${srv.base}/api/similarity/compute`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      req.on('error', () => undefined);
+      req.end(JSON.stringify({ text1: 'a', text2: 'b' }));
+      await running;
+      req.destroy();
+      await vi.waitFor(() => expect(lines.some((l) => /disconnected/.test(String(l.msg)))).toBe(true));
+      await new Promise((r) => setTimeout(r, 100)); // room for any further line about it
+      const about = lines.filter((l) => l.reqId !== undefined && l.msg !== 'incoming request');
+      expect(about).toEqual([expect.objectContaining({ level: 30, component: 'fastembed', operation: 'compute', msg: 'client disconnected before its answer; its work was cancelled' })]);
+      expect(JSON.stringify(about)).not.toMatch(/stack|AbortError/);
+      expect(lines.filter((l) => Number(l.level) >= 40)).toEqual([]);
+      const metrics = await (await fetch(`${srv.base}/metrics`)).text();
+      expect(metrics).toMatch(/^fastembed_client_disconnects_total\{method="compute"\} 1$/m);
+    } finally {
+      await srv.app.close();
+      await s.close();
+      await embedder.close();
+    }
+  });
+
   test('a model that cannot load: a warning, /health degraded with the reason, /ready 503, fallback answers; the background retry recovers without a restart', async () => {
     const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-broken-'));
     fs.copyFileSync(path.join(tinyDir, 'tokenizer.json'), path.join(broken, 'tokenizer.json'));
@@ -203,7 +306,6 @@ describe('health and lifecycle', () => {
       expect(r).toMatchObject({ method: 'jaccard_fallback', similarity: 0.5 });
 
     } finally {
-      process.off('warning', onWarning);
       await srv.app.close();
       await s.close();
     }

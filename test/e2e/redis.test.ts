@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { RedisStore } from '../../src/cache/redis-store.js';
 import { buildServer } from '../../src/http/server.js';
 import { SimilarityService } from '../../src/service/service.js';
 import { freePort, redisAvailable, RedisServer } from '../fixtures/redis-server.js';
@@ -79,6 +80,28 @@ describe.skipIf(!haveRedis)('Redis-backed L2 cache (skipped: redis-server not in
     await app.close();
     await service.close();
   });
+  test('Redis restarting: /health gives the failure that opened the breaker, not "undefined", once the connection is back', async () => {
+    // A long cool-down keeps the breaker open after the reconnect (which clears the connection's own error).
+    const store = new RedisStore(redis.url, { coolDownMs: 60_000 });
+    const service = await SimilarityService.create({ modelPath: tinyDir, cacheDir, cacheSize: 0 }, { store });
+    const app = await buildServer(service, { logger: false });
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      await waitFor(() => service.health().status === 'healthy');
+      await redis.stop();
+      expect((await service.computeSimilarity('during the restart', 'x')).method).toBe('fastembed_cosine'); // a failed command opens the breaker
+      await redis.start();
+      await waitFor(() => /skipped for/.test(store.health().error ?? '')); // connected again, still skipped
+      const health = await (await fetch(`${base}/health`)).json();
+      const reason = health.reasons.find((r: string) => /redis/.test(r));
+      expect(reason).toMatch(/redis cache unavailable: skipped for 60000 ms after: \w/);
+      expect(reason).not.toMatch(/undefined/);
+    } finally {
+      await app.close();
+      await service.close();
+    }
+  });
+
   test('a frozen Redis (SIGSTOP): requests stop paying its timeout after the first, health says why, SIGCONT recovers', async () => {
     const service = await SimilarityService.create({ modelPath: tinyDir, cacheDir, redisUrl: redis.url, cacheSize: 0 });
     try {

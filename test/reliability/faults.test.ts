@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test, vi } from 'vitest';
+import type { FastifyInstance } from 'fastify';
 import { DiskStore } from '../../src/cache/disk-store.js';
+import { buildServer } from '../../src/http/server.js';
 import { SimilarityService } from '../../src/service/service.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
@@ -119,15 +121,20 @@ describe('disk cache faults', () => {
 
   // A real full filesystem: a 1 MB tmpfs, which needs root (CI runs as root); elsewhere the test says why it skips.
   const mountable = process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0;
-  test.skipIf(!mountable)('a full disk: writes fail without crashing, health says so, writes resume once space is back', async () => {
+  test.skipIf(!mountable)('a full disk: writes fail without crashing, health says so, one JSON warning instead of lmdb\'s stderr dump, writes resume once space is back', async () => {
     const mnt = tmp('fe-full-');
     expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]).status).toBe(0);
     let s: SimilarityService | undefined;
+    let app: FastifyInstance | undefined;
+    // Before the store opens, so its filter of lmdb's own print sits in front of this spy.
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const lines: Array<Record<string, unknown>> = [];
     try {
       const filler = path.join(mnt, 'filler');
       fs.writeFileSync(filler, Buffer.alloc(640 * 1024));
       const store = await DiskStore.open(path.join(mnt, 'cache'), { coolDownMs: 200 });
       s = await SimilarityService.create({ modelPath: makeTinyModelDir({ hidden: 16 }), cacheDir }, { store });
+      app = await buildServer(s, { logger: { level: 'info', stream: { write: (line: string) => void lines.push(JSON.parse(line)) } } });
       const service = s;
       // Distinct texts until a write fails (the free space holds a few hundred entries at most).
       for (let i = 0; i < 200 && s.health().status === 'healthy'; i++) {
@@ -137,6 +144,11 @@ describe('disk cache faults', () => {
       expect(s.health().status).toBe('degraded');
       expect(s.health().reasons.join()).toMatch(/disk cache unavailable: writes failing: .*disk full/);
       expect((await s.computeSimilarity('still', 'answers')).method).toBe('fastembed_cosine');
+      // lmdb's console.error of the commit failure is dropped; the server's log has it as one warning with the reason.
+      expect(printed).not.toHaveBeenCalled();
+      const warnings = lines.filter((l) => l.component === 'disk_cache' && l.level === 40);
+      expect(warnings.length).toBeGreaterThanOrEqual(1);
+      expect(String(warnings[0].msg)).toMatch(/^disk cache write failed: commit failed: (Input\/output error|No space left on device|MDB_MAP_FULL).* \(is the disk full\?\); writes pause for 200 ms/);
       fs.rmSync(filler);
       await vi.waitFor(
         async () => {
@@ -145,7 +157,10 @@ describe('disk cache faults', () => {
         },
         { timeout: 20_000, interval: 250 },
       );
+      expect(lines.some((l) => l.component === 'disk_cache' && l.level === 30 && /^disk cache writes resumed after: /.test(String(l.msg)))).toBe(true);
     } finally {
+      printed.mockRestore();
+      await app?.close();
       await s?.close(); // the store's file must be closed before the unmount
       spawnSync('umount', [mnt]);
     }
