@@ -2,11 +2,11 @@
 // a Go client's unset int is sent as 0 —, stats wrapped in {stats, timestamp} with snake_case keys, the design's log
 // fields); our additions are extra fields only. A top_k that is not a safe integer is a 400.
 import type { FastifyRequest } from 'fastify';
-import type { ServiceStats } from '../service/service.js';
+import type { SearchMode, ServiceStats } from '../service/service.js';
 import { HttpError, PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
 import { encodingFormat, floatEncoding, modelField, sendJson, serviceFor, signalOf, textSchema, topKField, vectorsJson } from './shared.js';
 
-const method = { type: 'string', enum: ['fastembed_cosine', 'jaccard_fallback'] } as const;
+const method = { type: 'string', enum: ['fastembed_cosine', 'jaccard_fallback', 'bm25', 'hybrid', 'bm25_fallback'] } as const;
 export const originalErrorBody = {
   type: 'object',
   required: ['error', 'message', 'statusCode'],
@@ -25,6 +25,9 @@ interface SearchBody {
   documents: string[];
   top_k?: number;
   model?: string;
+  mode?: SearchMode;
+  rrf_k?: number;
+  alpha?: number;
 }
 interface EmbeddingsBody {
   texts: string[];
@@ -33,6 +36,7 @@ interface EmbeddingsBody {
 }
 
 /** A similarity as the design's clients expect it: within [-1, 1] (float rounding can give 1.0000001). */
+// The design's similarities are cosines in [-1, 1]; BM25 scores (mode 'lexical') are unbounded and kept as they are.
 const clamp = (x: number) => Math.min(1, Math.max(-1, x));
 
 /** camelCase keys → snake_case, deeply (the design's stats are snake_case). */
@@ -68,7 +72,15 @@ export function originalApi(ctx: RouteContext): HttpApi {
   const match = {
     type: 'object',
     required: ['content', 'similarity', 'method'],
-    properties: { content: { type: 'string' }, similarity: { type: 'number' }, method, index: { type: 'integer' }, model: { type: 'string' }, dimension: { type: 'integer' } },
+    properties: {
+      content: { type: 'string' },
+      similarity: { type: 'number' },
+      method,
+      index: { type: 'integer' },
+      model: { type: 'string' },
+      dimension: { type: 'integer' },
+      scores: { type: 'object', properties: { dense: { type: 'number' }, lexical: { type: 'number' } } },
+    },
   } as const;
   return {
     name: 'original',
@@ -116,7 +128,8 @@ export function originalApi(ctx: RouteContext): HttpApi {
         work: true,
         clientData: true,
         schema: {
-          summary: 'The top_k documents most similar to the query, best first (top_k absent, 0 or negative: 5; more than the documents: all of them)',
+          summary:
+            "The top_k documents most similar to the query, best first (top_k absent, 0 or negative: 5; more than the documents: all of them). mode: 'dense' (cosine, the default), 'lexical' (BM25: the documents sharing a term, similarity the BM25 score) or 'hybrid' (both, by Reciprocal Rank Fusion with rrf_k, or alpha × dense + (1 − alpha) × BM25 normalised; results carry scores.dense and scores.lexical)",
           body: {
             type: 'object',
             required: ['query', 'documents'],
@@ -126,6 +139,9 @@ export function originalApi(ctx: RouteContext): HttpApi {
               documents: { type: 'array', items: text, maxItems: limits.maxDocuments },
               top_k: topKField,
               model: modelField,
+              mode: { type: 'string', enum: ['dense', 'lexical', 'hybrid'] },
+              rrf_k: { type: 'number', minimum: 0, maximum: 1e9 },
+              alpha: { type: 'number', minimum: 0, maximum: 1 },
             },
           },
           response: {
@@ -139,16 +155,19 @@ export function originalApi(ctx: RouteContext): HttpApi {
         },
         async handler(req) {
           const t0 = performance.now();
-          const { query, documents, top_k, model } = req.body as SearchBody;
+          const { query, documents, top_k, model, mode, rrf_k: rrfK, alpha } = req.body as SearchBody;
           const k = top_k === undefined || top_k <= 0 ? DEFAULT_TOP_K : top_k;
-          const found = await serviceFor(req, models, model).findMostSimilar(query, documents, k, { signal: signalOf(req) });
-          const results = found.map(({ text: content, similarity, method: m, index, model: id, dimension }) => ({
+          if (rrfK !== undefined && alpha !== undefined) throw new HttpError('validation', 'pass rrf_k (rank fusion) or alpha (weighted scores), not both', 'alpha');
+          if ((rrfK !== undefined || alpha !== undefined) && mode !== 'hybrid') throw new HttpError('validation', `rrf_k and alpha apply to mode 'hybrid' only; got mode ${JSON.stringify(mode ?? 'dense')}`, rrfK !== undefined ? 'rrf_k' : 'alpha');
+          const found = await serviceFor(req, models, model).findMostSimilar(query, documents, k, { signal: signalOf(req), mode, rrfK, alpha });
+          const results = found.map(({ text: content, similarity, method: m, index, model: id, dimension, scores }) => ({
             content,
-            similarity: clamp(similarity),
+            similarity: m === 'bm25' || m === 'bm25_fallback' ? similarity : clamp(similarity),
             method: m,
             index,
             model: id,
             dimension,
+            ...(scores ? { scores } : {}),
           }));
           const ms = performance.now() - t0;
           logLine(

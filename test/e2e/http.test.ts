@@ -74,6 +74,29 @@ describe('routes', () => {
     for (const top_k of [0, -1]) expect((await (await post(`${base}/api/similarity/search`, { query: 'topic 1', documents, top_k })).json()).results).toHaveLength(5);
   });
 
+  test("POST /api/similarity/search with mode 'lexical' and 'hybrid': the service's rankings, BM25 scores unclamped, part scores", async () => {
+    const documents = ['ERR_CONN_RESET at login behind the proxy', 'the cat sat on the mat', 'proxy proxy proxy settings', ...Array.from({ length: 20 }, (_, i) => `billing FAQ ${i}`)];
+    const lexical = await (await post(`${base}/api/similarity/search`, { query: 'proxy ERR_CONN_RESET', documents, mode: 'lexical' })).json();
+    const direct = await service.findMostSimilar('proxy ERR_CONN_RESET', documents, 5, { mode: 'lexical' });
+    expect(lexical.results.map((r: { index: number }) => r.index)).toEqual(direct.map((m) => m.index));
+    expect(lexical.results[0]).toMatchObject({ method: 'bm25', model: 'bm25', similarity: direct[0].similarity });
+    expect(direct[0].similarity).toBeGreaterThan(1);
+    const hybrid = await (await post(`${base}/api/similarity/search`, { query: 'proxy ERR_CONN_RESET', documents, mode: 'hybrid', rrf_k: 10, top_k: 2 })).json();
+    const fused = await service.findMostSimilar('proxy ERR_CONN_RESET', documents, 2, { mode: 'hybrid', rrfK: 10 });
+    expect(hybrid.results.map((r: { index: number }) => r.index)).toEqual(fused.map((m) => m.index));
+    expect(hybrid.results[0]).toMatchObject({ method: 'hybrid', scores: { dense: expect.any(Number), lexical: expect.any(Number) } });
+    for (const [body, message] of [
+      [{ mode: 'sparse' }, /mode must be one of/],
+      [{ mode: 'hybrid', alpha: 2 }, /alpha must be a number from 0 to 1/],
+      [{ mode: 'hybrid', alpha: 0.5, rrf_k: 60 }, /not both/],
+      [{ alpha: 0.5 }, /apply to mode 'hybrid' only/],
+    ] as const) {
+      const r = await post(`${base}/api/similarity/search`, { query: 'q', documents, ...body });
+      expect(r.status).toBe(400);
+      expect((await r.json()).message).toMatch(message);
+    }
+  });
+
   test('POST /api/embeddings as floats and as base64 float32', async () => {
     const floats = await (await post(`${base}/api/embeddings`, { texts: ['one', 'two'] })).json();
     expect(floats).toMatchObject({ model: path.basename(tinyDir), dim: 32, encoding: 'float' });
