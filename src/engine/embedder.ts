@@ -9,8 +9,10 @@ import { BatchScheduler } from './batch-scheduler.js';
 import { assertTexts } from '../util/arguments.js';
 import { assertTokenIds, validateEmbedderOptions, type EmbedderOptions, type EmbeddingMatrix, type EmbedOptions } from './embedder-options.js';
 import { loadModel, type LoadedModel } from './loaded-model.js';
+import { embedStream, type EmbedStreamChunk, type EmbedStreamInput, type EmbedStreamOptions } from './embed-stream.js';
 
 export type { EmbedderOptions, EmbedOptions, EmbeddingMatrix } from './embedder-options.js';
+export type { EmbedStreamChunk, EmbedStreamInput, EmbedStreamOptions, EmbedStreamProgress } from './embed-stream.js';
 
 export class Embedder {
   readonly model: string;
@@ -68,6 +70,15 @@ export class Embedder {
     const out: Float32Array[] = new Array(m.rows);
     for (let i = 0; i < m.rows; i++) out[i] = m.data.subarray(i * m.dim, (i + 1) * m.dim);
     return out;
+  }
+
+  /**
+   * A corpus of any size: strings or `{ id, text }` records from any (async) iterable, a Node object-mode Readable
+   * included, yielded as chunks of vectors in input order, with at most `maxInFlight` records read ahead, so memory
+   * does not grow with the corpus. Same batching, dedup (within a chunk) and session pool as embed().
+   */
+  embedStream(source: Iterable<EmbedStreamInput> | AsyncIterable<EmbedStreamInput>, options: EmbedStreamOptions = {}): AsyncGenerator<EmbedStreamChunk, void, undefined> {
+    return embedStream(this, source, options);
   }
 
   /** One query, with the model's query prefix (e.g. BGE's retrieval instruction). */
