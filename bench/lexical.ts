@@ -6,8 +6,10 @@
 //   passages    1,000,000 short passages (1–3 sentences) drawn deterministically from SciFact abstracts' sentences and
 //               STS-B train sentences; 300 queries: 200 SciFact test claims and 100 STS-B dev sentences not in the pool.
 //
-// Goals (issue #30): on 1M short passages, query p50 ≤ 20 ms and index ≤ 400 MB.
-// Flags: --smoke (2,000 SciFact documents, 50 queries: seconds), --only scifact|passages, --passages N,
+//   hybrid      dense against hybrid latency through SimilarityService on SciFact (bench/hybrid-latency.ts), with the
+//               trained all-MiniLM-L6-v2 when installed.
+// Goals (issue #30): on 1M short passages, query p50 ≤ 20 ms and index ≤ 400 MB; hybrid p50 ≤ 1.3× dense.
+// Flags: --smoke (2,000 SciFact documents, 50 queries; 200 and 20 for hybrid: seconds), --only scifact|passages|hybrid, --passages N,
 // --build-limit S (seconds a peer may take to build before it is stopped; default 300).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +17,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import stopwordLists from 'stopword';
+import { benchModel } from './bench-model.js';
+import { hybridAgainstDense, hybridLines, type HybridLatency } from './hybrid-latency.js';
 import { describeMachine } from './machine.js';
 import { p50p99 } from './percentiles.js';
 
@@ -333,6 +337,14 @@ async function main(): Promise<void> {
     }
   }
 
+  let hybrid: HybridLatency | undefined;
+  const model = benchModel(root, shared);
+  if (!only || only === 'hybrid') {
+    const [docs, queries] = smoke ? [200, 20] : [sf.texts.length, sf.testQueries.length];
+    process.stderr.write(`bench: dense against hybrid on ${docs} SciFact documents (embedding them once)…\n`);
+    hybrid = await hybridAgainstDense(model.modelDir, path.join(benchDir, '.cache'), sf.texts.slice(0, docs), sf.testQueries.slice(0, queries).map((q) => q.text));
+  }
+
   const results: { corpus: Corpus; system: SystemName; outcome: Outcome }[] = [];
   for (const c of corpora) {
     const jobFile = path.join(corporaDir, `lexical-job-${c.name}.json`);
@@ -399,6 +411,7 @@ async function main(): Promise<void> {
     lines.push(`- query p50 ≤ ${GOAL_P50_MS} ms: ${p50.toFixed(2)} ms, ${p50 <= GOAL_P50_MS ? 'PASS' : 'FAIL'}`);
     lines.push(`- index ≤ ${GOAL_INDEX_MB} MB: ${mb.toFixed(0)} MB, ${mb <= GOAL_INDEX_MB ? 'PASS' : 'FAIL'}`);
   }
+  if (hybrid) lines.push('', ...hybridLines(hybrid, model.modelDir, model.trained));
   lines.push('');
   lines.push(
     'index MB: heapUsed + external (external includes ArrayBuffers) after the build and GC, less the same before, for the JavaScript systems; ' +
@@ -417,6 +430,7 @@ async function main(): Promise<void> {
         date: new Date().toISOString(),
         machine: describeMachine(),
         report,
+        hybrid,
         results: results.map((r) => ({
           corpus: r.corpus.label,
           system: r.system,

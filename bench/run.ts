@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Embedder, planBatches } from 'fastembed-native';
 import { batchFlops, bertShape, sgemmGflops } from './ceiling.js';
 import { type Launch, goPeer, ortLibrary, pythonPeer } from './foreign-peers.js';
+import { benchModel } from './bench-model.js';
 import { describeMachine, hasVnni } from './machine.js';
 import { topkBench } from './topk.js';
 
@@ -16,12 +17,7 @@ const benchDir = path.resolve(here, '..');
 const root = path.resolve(benchDir, '..');
 const smoke = process.argv.includes('--smoke');
 const shared = process.env.FASTEMBED_SHARED ?? path.resolve(root, '../shared');
-// The trained all-MiniLM-L6-v2 (npm run models:trained) when present, else the random-weight model of the same shape:
-// the speed is the same, but only the first gives meaningful vectors. FASTEMBED_BENCH_MODEL picks another folder.
-const trainedModel = path.join(process.env.FASTEMBED_TRAINED_DIR ?? path.join(root, '.models', 'trained'), 'all-MiniLM-L6-v2');
-const modelDir =
-  process.env.FASTEMBED_BENCH_MODEL ??
-  (fs.existsSync(path.join(trainedModel, 'model.onnx')) ? trainedModel : path.join(shared, 'models', 'minilm-l6-shape'));
+const { modelDir, trained } = benchModel(root, shared);
 const modelName = path.basename(modelDir);
 
 const OURS = ['fastembed-native', 'fastembed-native-pool2', 'fastembed-native-int8'];
@@ -168,7 +164,7 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   lines.push(`Machine: ${describeMachine()}`);
-  lines.push(`Workload: ${n} texts, ${tokens} tokens (max 256/text), model ${modelName} (${modelDir.startsWith(shared) ? 'all-MiniLM-L6-v2 shape, random weights' : 'trained weights'}, fp32)${smoke ? ' — SMOKE RUN' : ''}`);
+  lines.push(`Workload: ${n} texts, ${tokens} tokens (max 256/text), model ${modelName} (${trained ? 'trained weights' : 'all-MiniLM-L6-v2 shape, random weights'}, fp32)${smoke ? ' — SMOKE RUN' : ''}`);
   lines.push('');
   lines.push('| system | docs/s | tokens/s | × best peer | query p50 ms | query p99 ms | cold start ms | bulk peak RSS MB |');
   lines.push('|---|---|---|---|---|---|---|---|');

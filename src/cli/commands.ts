@@ -82,9 +82,9 @@ ${MODEL_HELP}`,
       --text-field <name> the file is JSONL: each line an object whose <name> field is the document
   -k, --top-k <n>         how many results (default 5)
       --mode <m>          dense (embeddings' cosine, the default), lexical (BM25; no model is loaded) or hybrid
-                          (both, fused by Reciprocal Rank Fusion)
-      --rrf-k <n>         hybrid: RRF's rank constant (default 60)
-      --alpha <a>         hybrid: fuse normalised scores instead, alpha × dense + (1 − alpha) × BM25
+                          (both: alpha × dense + (1 − alpha) × BM25, scores min-max normalised)
+      --alpha <a>         hybrid: the dense share (default 0.7)
+      --rrf-k <n>         hybrid: Reciprocal Rank Fusion instead, with this rank constant (60 is usual)
 ${MODEL_HELP}`,
     async run(argv) {
       const { values } = parse(argv, {

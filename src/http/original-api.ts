@@ -129,7 +129,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
         clientData: true,
         schema: {
           summary:
-            "The top_k documents most similar to the query, best first (top_k absent, 0 or negative: 5; more than the documents: all of them). mode: 'dense' (cosine, the default), 'lexical' (BM25: the documents sharing a term, similarity the BM25 score) or 'hybrid' (both, by Reciprocal Rank Fusion with rrf_k, or alpha × dense + (1 − alpha) × BM25 normalised; results carry scores.dense and scores.lexical)",
+            "The top_k documents most similar to the query, best first (top_k absent, 0 or negative: 5; more than the documents: all of them). mode: 'dense' (cosine, the default), 'lexical' (BM25: the documents sharing a term, similarity the BM25 score) or 'hybrid' (both: alpha × dense + (1 − alpha) × BM25, scores min-max normalised, alpha 0.7 by default; or Reciprocal Rank Fusion with rrf_k; results carry scores.dense and scores.lexical)",
           body: {
             type: 'object',
             required: ['query', 'documents'],

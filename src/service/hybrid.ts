@@ -1,17 +1,20 @@
-// Hybrid ranking: the dense (cosine) and lexical (BM25) rankings of one document set fused into one. Reciprocal
-// Rank Fusion by default (Σ 1 / (rrfK + rank), rank from 1; needs no score calibration and is what the measurement
-// in README *Quality* picked); with `alpha`, a weighted sum alpha·dense + (1 − alpha)·lexical of scores min-max
-// normalised over the set.
+// Hybrid ranking: the dense (cosine) and lexical (BM25) rankings of one document set fused into one. By default a
+// weighted sum alpha·dense + (1 − alpha)·lexical of the scores min-max normalised over the set, alpha 0.7: on
+// SciFact it beat Reciprocal Rank Fusion by 1.4–1.5 nDCG@10 for both models measured (README *Quality*); with
+// `rrfK`, RRF (Σ 1 / (rrfK + rank), rank from 1), which needs no score scale and recalls a little more at 100.
 import { invalidArgument } from '../util/errors.js';
 
 export type SearchMode = 'dense' | 'lexical' | 'hybrid';
 
 export interface FusionOptions {
-  /** RRF's rank constant (default 60, as in Cormack et al. and Elasticsearch). */
+  /** Reciprocal Rank Fusion instead of weighted scores, with this rank constant (60 in Cormack et al. and Elasticsearch). */
   rrfK?: number;
-  /** Weighted fusion instead of RRF: the dense share, from 0 (lexical only) to 1 (dense only). */
+  /** Weighted fusion (the default): the dense share, from 0 (lexical only) to 1 (dense only); default 0.7. */
   alpha?: number;
 }
+
+/** The dense share of the default fusion: the best of 0.3, 0.5 and 0.7 on SciFact for both models measured. */
+export const DEFAULT_ALPHA = 0.7;
 
 const MODES: readonly SearchMode[] = ['dense', 'lexical', 'hybrid'];
 
@@ -20,7 +23,7 @@ export function checkSearchOptions(options: { mode?: unknown } & { [K in keyof F
   const mode = options.mode ?? 'dense';
   if (!MODES.includes(mode as SearchMode)) throw invalidArgument('range', `mode must be one of ${MODES.map((m) => `'${m}'`).join(', ')}, got ${String(mode)}`);
   const { rrfK, alpha } = options;
-  if (rrfK !== undefined && (typeof rrfK !== 'number' || !Number.isFinite(rrfK) || rrfK < 0)) throw invalidArgument('range', `rrfK must be a finite number ≥ 0 (default 60), got ${String(rrfK)}`);
+  if (rrfK !== undefined && (typeof rrfK !== 'number' || !Number.isFinite(rrfK) || rrfK < 0)) throw invalidArgument('range', `rrfK must be a finite number ≥ 0 (60 is usual), got ${String(rrfK)}`);
   if (alpha !== undefined && (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1))) throw invalidArgument('range', `alpha must be a number from 0 to 1 (the dense share), got ${String(alpha)}`);
   if (rrfK !== undefined && alpha !== undefined) throw invalidArgument('range', 'pass rrfK (rank fusion) or alpha (weighted scores), not both');
   return mode as SearchMode;
@@ -33,13 +36,14 @@ export function checkSearchOptions(options: { mode?: unknown } & { [K in keyof F
 export function fuse(dense: ArrayLike<number>, lexical: ArrayLike<number>, options: FusionOptions = {}): Float64Array {
   const n = dense.length;
   const out = new Float64Array(n);
-  if (options.alpha !== undefined) {
+  if (options.rrfK === undefined) {
+    const alpha = options.alpha ?? DEFAULT_ALPHA;
     const d = minMax(dense);
     const l = minMax(lexical);
-    for (let i = 0; i < n; i++) out[i] = options.alpha * d(dense[i]) + (1 - options.alpha) * l(lexical[i]);
+    for (let i = 0; i < n; i++) out[i] = alpha * d(dense[i]) + (1 - alpha) * l(lexical[i]);
     return out;
   }
-  const k = options.rrfK ?? 60;
+  const k = options.rrfK;
   const add = (scores: ArrayLike<number>, only: (s: number) => boolean) => {
     const order = Array.from({ length: n }, (_, i) => i).filter((i) => only(scores[i]));
     order.sort((a, b) => scores[b] - scores[a] || a - b);

@@ -44,7 +44,7 @@ describe('search modes', () => {
     expect(got[0]).toMatchObject({ method: 'bm25', model: 'bm25', dimension: 0, text: docs[got[0].index] });
   });
 
-  test("mode 'hybrid' fuses the service's cosines with BM25 (RRF by default, or alpha), parts in scores", async () => {
+  test("mode 'hybrid' fuses the service's cosines with BM25 (weighted, alpha 0.7 by default, or RRF), parts in scores", async () => {
     const dense = (await service.computeMultipleSimilarities(query, docs)).map((m) => m.similarity);
     const lexical = new Float64Array(docs.length);
     const hits = LexicalIndex.build(docs).search(query, docs.length);
@@ -61,11 +61,15 @@ describe('search modes', () => {
         expect(m.scores!.lexical).toBeCloseTo(lexical[m.index], 12);
       }
     }
-    // RRF by hand for the best document: 1/(60 + its dense rank) + 1/(60 + its lexical rank).
+    // By hand for the best document: 0.7 × its min-max-normalised cosine + 0.3 × its normalised BM25 score; RRF
+    // (rrfK 60): 1/(60 + its dense rank) + 1/(60 + its lexical rank).
+    const norm = (xs: ArrayLike<number>, x: number) => (x - Math.min(...Array.from(xs))) / (Math.max(...Array.from(xs)) - Math.min(...Array.from(xs)));
     const top = (await service.findMostSimilar(query, docs, 1, { mode: 'hybrid' }))[0];
-    const denseRank = 1 + dense.filter((s, i) => s > dense[top.index] || (s === dense[top.index] && i < top.index)).length;
-    const lexRank = Array.from(hits.ids).indexOf(top.index) + 1;
-    expect(top.similarity).toBeCloseTo(1 / (60 + denseRank) + (lexRank > 0 ? 1 / (60 + lexRank) : 0), 12);
+    expect(top.similarity).toBeCloseTo(0.7 * norm(dense, dense[top.index]) + 0.3 * norm(lexical, lexical[top.index]), 6);
+    const topRrf = (await service.findMostSimilar(query, docs, 1, { mode: 'hybrid', rrfK: 60 }))[0];
+    const denseRank = 1 + dense.filter((s, i) => s > dense[topRrf.index] || (s === dense[topRrf.index] && i < topRrf.index)).length;
+    const lexRank = Array.from(hits.ids).indexOf(topRrf.index) + 1;
+    expect(topRrf.similarity).toBeCloseTo(1 / (60 + denseRank) + (lexRank > 0 ? 1 / (60 + lexRank) : 0), 12);
   });
 
   test('searchPage pages the same ranking in every mode', async () => {
