@@ -1,57 +1,19 @@
 // The CLI's commands. Each takes its argv (after the command name) and writes to stdout/stderr.
-import fs from 'node:fs';
 import { Embedder } from '../engine/embedder.js';
 import { exportBertCheckpoint } from '../models/bert-export.js';
 import { SimilarityService, type SearchMode } from '../service/service.js';
 import { configFromArgs, MODEL_HELP, MODEL_OPTIONS, parse, UsageError } from './args.js';
-import { embedderOptions, progressBar, readDocuments, readLines, write, type Command } from './console.js';
+import { embedderOptions, readDocuments, readLines, write, type Command } from './console.js';
+import { embedCommand } from './embed-command.js';
+import { mergeCommand } from './merge-command.js';
 import { modelsCommand } from './models-command.js';
-import { formatEmbeddings, type EmbedFormat } from './output.js';
 import { serveCommand } from './serve-command.js';
 
 
 export const commands: Record<string, Command> = {
-  embed: {
-    summary: 'Embed texts (arguments, --file, or stdin) and print the vectors',
-    usage: `fastembed-native embed [text ...] [--file <path|->] [--format json|ndjson|npy] [--output <file>] [--query]
+  embed: embedCommand,
 
-Texts come from the arguments, else --file (one text per line), else stdin.
-  -f, --file <path>       one text per line ('-' for stdin); a blank line is an error naming it, so output index i
-                          is line i + 1
-      --skip-empty        drop blank lines instead (stderr says how many; indices then count texts, not lines)
-      --format <fmt>      json (default), ndjson (one object per line), npy (float32 NumPy array)
-  -o, --output <file>     write there instead of stdout
-      --query             embed as queries (adds the model's query prefix)
-${MODEL_HELP}`,
-    async run(argv) {
-      const { values, positionals } = parse(argv, {
-        ...MODEL_OPTIONS,
-        file: { type: 'string', short: 'f' },
-        format: { type: 'string', default: 'json' },
-        output: { type: 'string', short: 'o' },
-        query: { type: 'boolean', default: false },
-        'skip-empty': { type: 'boolean', default: false },
-      });
-      if (values.help) return void write(`${this.usage}\n`);
-      const format = values.format as EmbedFormat;
-      if (!['json', 'ndjson', 'npy'].includes(format)) throw new UsageError(`--format must be json, ndjson or npy, got '${format}'`);
-      let texts = positionals;
-      if (texts.length === 0) texts = await readLines(values.file ?? '-', values['skip-empty']);
-      if (texts.length === 0) throw new UsageError('no texts to embed: pass them as arguments, with --file, or on stdin');
-      const config = configFromArgs(values);
-      const embedder = await Embedder.create(embedderOptions(config));
-      try {
-        const input = values.query ? texts.map((t) => embedder.queryPrefix + t) : texts;
-        const m = await embedder.embedMatrix(input, { onProgress: progressBar('embedding') });
-        const out = formatEmbeddings(texts, m, format, embedder.model);
-        if (values.output) fs.writeFileSync(values.output, out);
-        else if (format === 'npy' && process.stdout.isTTY) throw new UsageError('refusing to write binary .npy to a terminal; use --output or a pipe');
-        else write(out);
-      } finally {
-        await embedder.close();
-      }
-    },
-  },
+  merge: mergeCommand,
 
   similarity: {
     summary: 'Similarity of two texts',

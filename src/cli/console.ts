@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { embedderOptionsFrom, type SimilarityConfig } from '../service/config.js';
 import { UsageError } from './args.js';
+import { jsonlRecord } from './corpus-reader.js';
 
 export interface Command {
   summary: string;
@@ -46,15 +47,9 @@ export async function readDocuments(file: string, options: { skipEmpty?: boolean
   const field = options.textField;
   if (field === undefined) return lines;
   return lines.map((line, i) => {
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch (err) {
-      throw new UsageError(`line ${i + 1} of ${file === '-' ? 'stdin' : file} is not JSON (${(err as Error).message}); --text-field reads JSONL, one object per line`);
-    }
-    const text = (record as Record<string, unknown> | null)?.[field];
-    if (typeof text !== 'string') throw new UsageError(`line ${i + 1} of ${file === '-' ? 'stdin' : file} has no string field '${field}' (--text-field names the field holding each document's text)`);
-    return text;
+    const record = jsonlRecord(line, i + 1, file, field);
+    if (typeof record === 'string') throw new UsageError(record);
+    return record.text;
   });
 }
 
