@@ -19,7 +19,10 @@ export interface EmbedStreamProgress {
 }
 
 export interface EmbedStreamOptions {
-  /** Texts per embed() call (default 512 × poolSize): larger chunks sort and pad better, smaller ones answer sooner. */
+  /**
+   * Most texts per embed() call (default 512 × poolSize): larger chunks sort and pad better, smaller ones answer
+   * sooner. The first chunks are smaller (64, then doubling up to chunkSize), so the first rows come out early.
+   */
   chunkSize?: number;
   /**
    * Most records read from the source and not yet yielded (default 2 × chunkSize: one chunk embedding while the next
@@ -116,11 +119,15 @@ async function* run(
   let nextPending = false;
   const started = performance.now();
 
+  // The first chunks are smaller (64, 128, … up to chunkSize), so the first rows come out soon.
+  let size = Math.min(chunkSize, 64);
   const pullChunk = async (): Promise<Pulled | undefined> => {
     const startIndex = pulled;
     const texts: string[] = [];
     let ids: Array<string | number> | undefined;
-    while (texts.length < chunkSize) {
+    const want = size;
+    size = Math.min(chunkSize, size * 2);
+    while (texts.length < want) {
       let step: IteratorResult<EmbedStreamInput>;
       try {
         nextPending = true;

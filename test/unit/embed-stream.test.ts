@@ -76,6 +76,12 @@ describe('embedStream', () => {
     expectClose(withPrefix[0].vectors[0], (await embedder.embed(['query: a b']))[0]);
   });
 
+  test('the first chunks are small, so the first rows come early, then they grow to chunkSize', async () => {
+    const many = Array.from({ length: 700 }, (_, i) => texts[i % texts.length]);
+    const chunks = await collect(embedder.embedStream(many, { chunkSize: 200 }));
+    expect(chunks.map((c) => c.rows)).toEqual([64, 128, 200, 200, 108]);
+  });
+
   test('an empty source yields nothing', async () => {
     expect(await collect(embedder.embedStream([]))).toEqual([]);
     expect(await collect(embedder.embedStream(Readable.from([])))).toEqual([]);
