@@ -1,0 +1,190 @@
+// npm run bench:corpus — corpus-scale embedding (issue #29). Builds a corpus of unique lines from the shared datasets
+// (STSb sentences and SciFact abstract sentences, each line tagged with its number so no two are equal and dedup
+// gives no path an edge), then, each in its own process (peak RSS is per process):
+//   embed()       the whole corpus in memory, one embedMatrix call (the baseline)
+//   embedStream   the file read line by line through Embedder.embedStream, vectors dropped as they come
+//   CLI           fastembed-native embed --file … --format npy -o …, streaming to disk
+// and reports throughput (and its ratio to embed()), peak RSS per corpus size, time to the first output row, and
+// the cost of a resume (kill -9 at about half, then --resume). Flags: --lines 20000,200000 (the sizes; the largest
+// runs every mode, the others the streaming modes for RSS), --pool 1, --smoke (tiny sizes).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { benchModel } from './bench-model.js';
+import { describeMachine } from './machine.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const benchDir = path.resolve(here, '..');
+const root = path.resolve(benchDir, '..');
+const shared = process.env.FASTEMBED_SHARED ?? path.resolve(root, '../shared');
+const { modelDir, trained } = benchModel(root, shared);
+const cli = path.join(root, 'dist', 'cli.js');
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : process.argv[i + 1];
+};
+const smoke = process.argv.includes('--smoke');
+const sizes = arg('lines', smoke ? '300,1200' : '20000,200000').split(',').map(Number);
+const pool = Number(arg('pool', '1'));
+
+/** Unique lines: STSb sentence pairs and SciFact sentences, cycled, each tagged with its line number. */
+function buildCorpus(n: number, file: string): void {
+  const sentences: string[] = [];
+  for (const f of ['sts-train.csv', 'sts-dev.csv']) {
+    for (const row of fs.readFileSync(path.join(shared, 'datasets', 'stsbenchmark', f), 'utf8').split('\n')) {
+      const cols = row.split('\t');
+      if (cols.length >= 7) sentences.push(cols[5], cols[6]);
+    }
+  }
+  for (const row of fs.readFileSync(path.join(shared, 'datasets', 'scifact', 'corpus.jsonl'), 'utf8').trim().split('\n')) {
+    const doc = JSON.parse(row) as { text: string };
+    for (const s of doc.text.split(/(?<=\.)\s+/)) if (s.trim().length > 0) sentences.push(s);
+  }
+  const clean = sentences.map((s) => s.replace(/\s+/g, ' ').trim()).filter((s) => s.length > 0);
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(`${clean[(i * 7919) % clean.length]} [${i}]\n`);
+  fs.writeFileSync(file, lines.join(''));
+}
+
+interface Measured {
+  mode: string;
+  lines: number;
+  seconds: number;
+  rate: number;
+  first_row_ms: number;
+  peak_rss_mb: number;
+}
+
+/** Child process: one API mode on one corpus file; prints one JSON line. */
+async function child(mode: string, file: string): Promise<void> {
+  const { Embedder } = await import('fastembed-native');
+  const e = await Embedder.create({ modelPath: modelDir, cacheDir: path.join(benchDir, '.cache'), poolSize: pool });
+  let lines = 0;
+  let firstRow = NaN;
+  const t0 = performance.now();
+  if (mode === 'embed') {
+    const texts = fs.readFileSync(file, 'utf8').split('\n');
+    texts.pop();
+    const m = await e.embedMatrix(texts);
+    lines = m.rows;
+    firstRow = performance.now() - t0;
+  } else {
+    const input = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+    for await (const chunk of e.embedStream(input)) {
+      if (lines === 0) firstRow = performance.now() - t0;
+      lines += chunk.rows;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await e.close();
+  const r: Measured = { mode, lines, seconds, rate: lines / seconds, first_row_ms: firstRow, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+}
+
+function runChild(mode: string, file: string): Measured {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'child', mode, file, '--pool', String(pool)], { encoding: 'utf8' });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`${mode}: exit ${r.status}: ${r.stderr.slice(-600)}`);
+  return JSON.parse(line) as Measured;
+}
+
+const cliArgs = (file: string, out: string) => [cli, 'embed', '-f', file, '--format', 'npy', '-o', out, '--model-path', modelDir, '--cache-dir', path.join(benchDir, '.cache'), '--pool-size', String(pool)];
+
+/** The CLI under /usr/bin/time (peak RSS of the process), the output file watched for its first row. */
+async function runCli(file: string, out: string, lines: number): Promise<Measured> {
+  fs.rmSync(out, { force: true });
+  fs.rmSync(`${out}.checkpoint`, { force: true });
+  const t0 = performance.now();
+  const proc = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M', process.execPath, ...cliArgs(file, out)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d));
+  let firstRow = NaN;
+  const poll = setInterval(() => {
+    if (Number.isNaN(firstRow) && fs.existsSync(out) && fs.statSync(out).size > 128) firstRow = performance.now() - t0;
+  }, 10);
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  clearInterval(poll);
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`CLI: exit ${code}: ${stderr.slice(-600)}`);
+  const rss = Number(/maxrss_kb=(\d+)/.exec(stderr)?.[1]) / 1024;
+  return { mode: 'cli', lines, seconds, rate: lines / seconds, first_row_ms: firstRow, peak_rss_mb: rss };
+}
+
+/** kill -9 once the checkpoint holds about half the rows, then --resume; the resumed run's time and its start-up. */
+async function resumeCost(file: string, out: string, lines: number, uninterrupted: Measured): Promise<Record<string, number>> {
+  fs.rmSync(out, { force: true });
+  fs.rmSync(`${out}.checkpoint`, { force: true });
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, cliArgs(file, out), { stdio: 'ignore' });
+  let killedAt = 0;
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      try {
+        const c = JSON.parse(fs.readFileSync(`${out}.checkpoint`, 'utf8')) as { rows: number };
+        if (c.rows >= lines / 2) {
+          clearInterval(poll);
+          proc.kill('SIGKILL');
+          killedAt = c.rows;
+          resolve();
+        }
+      } catch {
+        // not written yet
+      }
+    }, 20);
+  });
+  await new Promise((resolve) => proc.once('exit', resolve));
+  const firstPart = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const r = spawnSync(process.execPath, [...cliArgs(file, out), '--resume'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`resume: exit ${r.status}: ${r.stderr}`);
+  const resumed = (performance.now() - t1) / 1000;
+  const expected = (lines - killedAt) / uninterrupted.rate;
+  return { killed_at_rows: killedAt, first_part_s: firstPart, resume_s: resumed, resume_expected_s: expected, resume_overhead_s: resumed - expected, total_vs_uninterrupted: (firstPart + resumed) / uninterrupted.seconds };
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'child') return child(process.argv[3], process.argv[4]);
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: npm run build:ts first`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-corpus-'));
+  const machine = describeMachine();
+  console.log(`Machine: ${machine}\nModel: ${path.basename(modelDir)}${trained ? '' : ' (random weights, all-MiniLM-L6-v2 shape)'}, pool ${pool}, sizes ${sizes.join(', ')} lines\n`);
+  const results: Measured[] = [];
+  let resume: Record<string, number> | undefined;
+  try {
+    const largest = Math.max(...sizes);
+    for (const n of sizes) {
+      const file = path.join(dir, `corpus-${n}.txt`);
+      buildCorpus(n, file);
+      const modes = n === largest ? ['embed', 'stream'] : ['stream'];
+      for (const mode of modes) {
+        const m = runChild(mode, file);
+        results.push(m);
+        console.log(JSON.stringify(m));
+      }
+      const c = await runCli(file, path.join(dir, `out-${n}.npy`), n);
+      results.push(c);
+      console.log(JSON.stringify(c));
+      if (n === largest) {
+        resume = await resumeCost(file, path.join(dir, `resumed-${n}.npy`), n, c);
+        const same = fs.readFileSync(path.join(dir, `resumed-${n}.npy`)).equals(fs.readFileSync(path.join(dir, `out-${n}.npy`)));
+        console.log(JSON.stringify({ resume, resumed_output_identical: same }));
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const base = results.find((r) => r.mode === 'embed')!;
+  const rows = ['| mode | lines | texts/s | × embed() | first row ms | peak RSS MB |', '|---|---|---|---|---|---|'];
+  for (const r of results) rows.push(`| ${r.mode} | ${r.lines} | ${r.rate.toFixed(1)} | ${(r.rate / base.rate).toFixed(3)} | ${r.first_row_ms.toFixed(0)} | ${r.peak_rss_mb.toFixed(0)} |`);
+  console.log(`\n${rows.join('\n')}`);
+  fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(benchDir, 'results', smoke ? 'corpus-smoke.json' : 'corpus.json'), JSON.stringify({ date: new Date().toISOString(), machine, model: path.basename(modelDir), pool, sizes, results, resume }, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
