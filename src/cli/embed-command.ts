@@ -96,6 +96,7 @@ ${MODEL_HELP}`,
     const shard = parseShard(values.shard);
     const output = values.output;
     if (values.resume && (output === undefined || file === '-')) throw new UsageError('--resume needs --file and --output: it re-reads the input from where the output ends');
+    if (values['id-field'] !== undefined && format === 'npy') throw new UsageError('--id-field: a .npy file holds only the vectors (row r is record r); use ndjson or arrow to keep ids');
     if (values.resume && format === 'arrow') throw new UsageError('an Arrow file cannot be resumed (its footer is written at the end); use ndjson or npy with --resume');
     if (file !== '-' && !fs.existsSync(file)) throw new UsageError(`${file} does not exist`);
     const cpFile = output !== undefined && format !== 'arrow' && file !== '-' ? checkpointPath(output) : undefined;

@@ -306,5 +306,11 @@ describe('--shard i/n', () => {
     expect(cli(['embed', '-f', at('small.txt'), '--format', 'ndjson', '--shard', '2/2']).stderr).toMatch(/--shard must be i\/n with 0 ≤ i < n/);
     expect(cli(['embed', '--format', 'ndjson', '--shard', '0/2'], 'a\n').stderr).toMatch(/--shard needs a file/);
     expect(cli(['merge', at('small.npy'), at('docs.arrow'), '-o', at('x.npy')]).stderr).toMatch(/docs\.arrow is not a \.npy file/);
+    expect(cli(['merge', at('part-0.ndjson'), at('part-1.ndjson'), '-o', at('part-1.ndjson')]).stderr).toMatch(/--output .*part-1\.ndjson is one of the inputs/);
+    fs.writeFileSync(at('ids.jsonl'), '{"id":"a","body":"x"}\n');
+    expect(cli(['embed', '-f', at('ids.jsonl'), '--text-field', 'body', '--id-field', 'id', '--format', 'npy', '-o', at('ids.npy')]).stderr).toMatch(
+      /--id-field: a \.npy file holds only the vectors \(row r is record r\); use ndjson or arrow to keep ids/,
+    );
+    expect(cli(['embed', '-f', at('ids.jsonl'), '--text-field', 'body', '--format', 'arrow', '-o', at('ids.arrow'), '--resume']).stderr).toMatch(/an Arrow file cannot be resumed/);
   });
 });
