@@ -25,10 +25,15 @@ export interface EmbedStreamOptions {
    */
   chunkSize?: number;
   /**
-   * Most records read from the source and not yet yielded (default 2 × chunkSize: one chunk embedding while the next
-   * is read and tokenised). A multiple of chunkSize; memory depends on it, not on the corpus.
+   * Most records read from the source and not yet yielded (default (concurrency + 1) × chunkSize: the next chunk is
+   * read while the others embed). Rounded down to whole chunks; memory depends on it, not on the corpus.
    */
   maxInFlight?: number;
+  /**
+   * Chunks embedding at once (default 1: the next chunk is read while one embeds, and each chunk's batches fill the
+   * whole session pool; more overlap chunk tails but share the model between calls, which cuts batches smaller).
+   */
+  concurrency?: number;
   /** Put before every text (e.g. embedder.passagePrefix or queryPrefix); default none, as embed(). */
   prefix?: string;
   /** Aborts: the stream rejects with an AbortError, running batches are cancelled and the source is closed. */
@@ -78,13 +83,15 @@ export function embedStream(
     assertPositiveInteger(options.maxInFlight, 'maxInFlight');
     if (options.maxInFlight < chunkSize) throw invalidArgument('range', `maxInFlight (${options.maxInFlight}) must be at least chunkSize (${chunkSize}); raise it or lower chunkSize`);
   }
-  const chunksInFlight = Math.floor((options.maxInFlight ?? 2 * chunkSize) / chunkSize);
+  if (options.concurrency !== undefined) assertPositiveInteger(options.concurrency, 'concurrency');
+  const concurrency = options.concurrency ?? 1;
+  const chunksInFlight = Math.floor((options.maxInFlight ?? (concurrency + 1) * chunkSize) / chunkSize);
   if (options.prefix !== undefined && typeof options.prefix !== 'string') throw invalidArgument('type', `prefix must be a string, got ${typeof options.prefix}`);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalidArgument('type', 'onProgress must be a function');
   if (embedder.closed) throw new ClosedError('Embedder');
   if (options.signal?.aborted) throw abortError(options.signal);
   const iterator = hasAsync ? (source as AsyncIterable<EmbedStreamInput>)[Symbol.asyncIterator]() : (source as Iterable<EmbedStreamInput>)[Symbol.iterator]();
-  return run(embedder, iterator, chunkSize, chunksInFlight, options);
+  return run(embedder, iterator, chunkSize, chunksInFlight, concurrency, options);
 }
 
 async function* run(
@@ -92,6 +99,7 @@ async function* run(
   iterator: Iterator<EmbedStreamInput> | AsyncIterator<EmbedStreamInput>,
   chunkSize: number,
   chunksInFlight: number,
+  concurrency: number,
   { prefix = '', signal, onProgress }: EmbedStreamOptions,
 ): AsyncGenerator<EmbedStreamChunk, void, undefined> {
   // One controller for everything this stream started: the caller's signal, an error or an early return abort it.
@@ -162,9 +170,21 @@ async function* run(
     return texts.length > 0 ? { startIndex, texts, ids } : undefined;
   };
 
+  // At most `concurrency` chunks in embedMatrix at once; the others wait their turn in input order.
+  let running = 0;
+  const turns: Array<() => void> = [];
   const embedChunk = async ({ startIndex, texts, ids }: Pulled): Promise<EmbedStreamChunk> => {
-    const input = prefix ? texts.map((t) => prefix + t) : texts;
-    const { data, rows, dim } = await embedder.embedMatrix(input, { signal: controller.signal });
+    if (running >= concurrency) await new Promise<void>((resolve) => turns.push(resolve));
+    running++;
+    let matrix;
+    try {
+      const input = prefix ? texts.map((t) => prefix + t) : texts;
+      matrix = await embedder.embedMatrix(input, { signal: controller.signal });
+    } finally {
+      running--;
+      turns.shift()?.();
+    }
+    const { data, rows, dim } = matrix;
     const vectors = Array.from({ length: rows }, (_, i) => data.subarray(i * dim, (i + 1) * dim));
     return { startIndex, texts, ids, data, rows, dim, vectors };
   };

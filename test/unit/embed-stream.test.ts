@@ -76,6 +76,35 @@ describe('embedStream', () => {
     expectClose(withPrefix[0].vectors[0], (await embedder.embed(['query: a b']))[0]);
   });
 
+  test('concurrency: at most that many chunks in embedMatrix at once (default 1), in input order', async () => {
+    // The real embedder, its embedMatrix counted on the way through.
+    let running = 0;
+    let most = 0;
+    const counted = new Proxy(embedder, {
+      get(target, prop) {
+        if (prop === 'embedMatrix') {
+          return async (...args: Parameters<Embedder['embedMatrix']>) => {
+            most = Math.max(most, ++running);
+            try {
+              return await target.embedMatrix(...args);
+            } finally {
+              running--;
+            }
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const expected = await embedder.embed(texts);
+    for (const concurrency of [undefined, 2, 3]) {
+      most = 0;
+      const chunks = await collect(embedStream(counted, texts, { chunkSize: 5, concurrency }));
+      expect(most).toBe(concurrency ?? 1);
+      chunks.flatMap((c) => c.vectors).forEach((v, i) => expectClose(v, expected[i]));
+    }
+  });
+
   test('the first chunks are small, so the first rows come early, then they grow to chunkSize', async () => {
     const many = Array.from({ length: 700 }, (_, i) => texts[i % texts.length]);
     const chunks = await collect(embedder.embedStream(many, { chunkSize: 200 }));
@@ -169,6 +198,7 @@ describe('embedStream', () => {
     expect(() => embedder.embedStream(texts, { chunkSize: 0 })).toThrow('chunkSize must be a positive integer, got 0');
     expect(() => embedder.embedStream(texts, { chunkSize: 10, maxInFlight: 5 })).toThrow(/maxInFlight \(5\) must be at least chunkSize \(10\)/);
     expect(() => embedder.embedStream(texts, { prefix: 3 as unknown as string })).toThrow(/prefix must be a string, got number/);
+    expect(() => embedder.embedStream(texts, { concurrency: 1.5 })).toThrow('concurrency must be a positive integer, got 1.5');
     const closedOne = await Embedder.create({ modelPath: makeTinyModelDir({ hidden: 8 }) });
     await closedOne.close();
     expect(() => closedOne.embedStream(texts)).toThrow(ClosedError);
