@@ -173,6 +173,7 @@ ${MODEL_HELP}`,
         lastSaved = performance.now();
       };
       const progress = progressLine(stats, startRows);
+      let complete = false;
       try {
         const stream = embedder.embedStream(texts(), { chunkSize, signal: controller.signal, prefix: values.query ? embedder.queryPrefix : '' });
         for await (const chunk of stream) {
@@ -184,6 +185,7 @@ ${MODEL_HELP}`,
           if (performance.now() - lastSaved >= interval * 1000) await save();
           progress?.(writer.rows);
         }
+        complete = true;
       } catch (err) {
         const cause = (err as Error)?.cause;
         if (interrupted && (err as Error)?.name === 'AbortError') {
@@ -192,11 +194,12 @@ ${MODEL_HELP}`,
           const resume = cpFile ? `; run the same command with --resume to continue` : '';
           throw new FastembedError(`interrupted by ${interrupted} after ${writer.rows} rows${output ? ` written to ${output}` : ''}${resume}`, 'ERR_INTERRUPTED');
         }
-        await save();
-        await sink.close();
+        // Keep what was written resumable; a failing disk may fail this too, and then the first error is the one to tell.
+        await save().catch(() => {});
+        await sink.close().catch(() => {});
         throw cause instanceof UsageError ? cause : err;
       } finally {
-        progress?.(writer.rows, true);
+        progress?.(writer.rows, true, complete);
       }
       await writer.finish();
       if (cpFile) fs.rmSync(cpFile, { force: true });
@@ -217,21 +220,21 @@ ${MODEL_HELP}`,
 
 /** `| head` closed stdout: nothing more can be written, so the process ends at once, quietly. */
 function closedStdout(err: NodeJS.ErrnoException): void {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  if (err.code !== 'EPIPE') process.stderr.write(`fastembed-native embed: cannot write to stdout: ${err.message}\n`);
+  process.exit(err.code === 'EPIPE' ? 0 : 1);
 }
 
 /** A progress line on a TTY stderr: rows, rate and, for a file, an ETA from the bytes read. Nothing otherwise. */
-function progressLine(stats: CorpusStats, startRows: number): ((rows: number, final?: boolean) => void) | undefined {
+function progressLine(stats: CorpusStats, startRows: number): ((rows: number, final?: boolean, complete?: boolean) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
   const started = performance.now();
   let shown = 0;
-  return (rows, final = false) => {
+  return (rows, final = false, complete = false) => {
     const now = performance.now();
     if (!final && now - shown < 250) return;
     shown = now;
     const rate = ((rows - startRows) * 1000) / Math.max(1, now - started);
-    const share = stats.bytesTotal > 0 ? stats.bytesRead / stats.bytesTotal : 0;
+    const share = stats.bytesTotal > 0 ? (complete ? 1 : stats.bytesRead / stats.bytesTotal) : 0;
     const eta = share > 0 && share < 1 ? ` ETA ${clock(((now - started) / 1000) * ((1 - share) / share))}` : '';
     const pct = share > 0 ? ` ${(100 * share).toFixed(1)}%` : '';
     process.stderr.write(`\rembedding: ${rows} rows${pct} ${rate.toFixed(1)}/s${eta}   ${final ? '\n' : ''}`);

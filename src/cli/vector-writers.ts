@@ -145,12 +145,14 @@ class ArrowWriter implements VectorWriter {
   rows = 0;
   readonly #sink: OutputSink;
   readonly #withIds: boolean;
+  readonly #dim: number;
   #schema: Schema | undefined;
   #writer: RecordBatchFileWriter | undefined;
   #pump: Promise<void> | undefined;
-  constructor(sink: OutputSink, withIds: boolean) {
+  constructor(sink: OutputSink, withIds: boolean, dim: number) {
     this.#sink = sink;
     this.#withIds = withIds;
+    this.#dim = dim;
   }
   #start(dim: number): void {
     const fields: Field[] = [new Field('index', new Int64(), false)];
@@ -178,7 +180,8 @@ class ArrowWriter implements VectorWriter {
     return Promise.resolve();
   }
   async finish(): Promise<void> {
-    if (!this.#writer) this.#start(1); // no rows: an empty file that still has a schema
+    // No rows: one empty batch, so the file still has the schema.
+    if (!this.#writer) await this.write({ indices: [], ids: [], texts: [], data: new Float32Array(0), rows: 0, dim: this.#dim });
     this.#writer!.finish();
     await this.#pump;
     await this.#sink.sync();
@@ -195,6 +198,6 @@ export function vectorWriter(format: StreamFormat, sink: OutputSink, options: { 
       return new NpyWriter(sink, options.rows ?? 0, options.dim);
     case 'arrow':
       if (options.rows) throw new UsageError('an Arrow file cannot be resumed (its footer is written at the end); use ndjson or npy with --resume');
-      return new ArrowWriter(sink, options.withIds);
+      return new ArrowWriter(sink, options.withIds, options.dim);
   }
 }

@@ -175,6 +175,19 @@ describe('embed streams a corpus', () => {
     expect(skipped.stderr).toMatch(/skipped 1 bad row of/);
   });
 
+  test('an empty corpus gives empty but valid outputs', () => {
+    fs.writeFileSync(at('empty.txt'), '');
+    const nd = cli(['embed', '-f', at('empty.txt'), '--format', 'ndjson']);
+    expect([nd.code, nd.stdout.length]).toEqual([0, 0]);
+    expect(nd.stderr).toMatch(/^embedded 0 rows in/);
+    expect(cli(['embed', '-f', at('empty.txt'), '--format', 'npy', '-o', at('empty.npy')]).code).toBe(0);
+    expect(readNpy(at('empty.npy'))).toMatchObject({ rows: 0, dim: 16 });
+    expect(cli(['embed', '-f', at('empty.txt'), '--format', 'arrow', '-o', at('empty.arrow')]).code).toBe(0);
+    const t = tableFromIPC(fs.readFileSync(at('empty.arrow')));
+    expect(t.numRows).toBe(0);
+    expect(String(t.schema.fields.at(-1)!.type)).toBe('FixedSizeList[16]<Float32>');
+  });
+
   test('a 10 MB line is embedded (truncated by the tokenizer as usual)', () => {
     const big = 'word '.repeat(2 * 1024 * 1024);
     fs.writeFileSync(at('big.txt'), `short one\n${big}\nlast\n`);
