@@ -111,6 +111,14 @@ export function readCorpus(options: CorpusOptions, stats: CorpusStats): AsyncGen
   return options.format === 'csv' ? csvRecords(options, stats) : lineRecords(options, stats);
 }
 
+/** The shard's byte range of the file ([0, ∞) for stdin); its length goes to `stats` for the progress line. */
+function inputRange(options: CorpusOptions, stats: CorpusStats): [number, number] {
+  if (options.file === '-') return [0, Infinity];
+  const range = shardRange(fs.statSync(options.file).size, options.shard);
+  stats.bytesTotal = range[1] - range[0];
+  return range;
+}
+
 /** Counts newline bytes in [0, end) of a file. */
 async function countLines(file: string, end: number): Promise<number> {
   if (end <= 0) return 0;
@@ -150,16 +158,12 @@ async function* splitLines(input: AsyncIterable<Buffer>, firstOffset: number): A
 async function* lineRecords(options: CorpusOptions, stats: CorpusStats): AsyncGenerator<CorpusRecord> {
   const { file, textField, idField, startIndex = 0 } = options;
   let input: AsyncIterable<Buffer>;
-  let first = 0;
-  let end = Infinity;
+  let [first, end] = inputRange(options, stats);
   let index = 0;
   let dropFirst = false;
   if (file === '-') {
     input = process.stdin;
   } else {
-    const size = fs.statSync(file).size;
-    [first, end] = shardRange(size, options.shard);
-    stats.bytesTotal = end - first;
     // A shard starting mid-file begins one byte early and drops its first line: that line started in the shard
     // before (or is the empty remainder of a line ending just before `first`).
     if (first > 0) {
@@ -207,17 +211,8 @@ async function* lineRecords(options: CorpusOptions, stats: CorpusStats): AsyncGe
 
 async function* csvRecords(options: CorpusOptions, stats: CorpusStats): AsyncGenerator<CorpusRecord> {
   const { file, textField, idField, startIndex = 0 } = options;
-  let first = 0;
-  let end = Infinity;
-  let input: NodeJS.ReadableStream;
-  if (file === '-') {
-    input = process.stdin;
-  } else {
-    const size = fs.statSync(file).size;
-    [first, end] = shardRange(size, options.shard);
-    stats.bytesTotal = end - first;
-    input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-  }
+  const [first, end] = inputRange(options, stats);
+  const input: NodeJS.ReadableStream = file === '-' ? process.stdin : fs.createReadStream(file, { highWaterMark: 1 << 20 });
   const skipped: string[] = [];
   const parser = parseCsv({ columns: true, bom: true, info: true, relax_column_count: false, skip_records_with_error: options.skipBad === true });
   parser.on('skip', (err: Error) => skipped.push(err.message));
