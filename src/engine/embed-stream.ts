@@ -163,7 +163,8 @@ async function* run(
         texts.push(item.text);
         ids?.push(id ?? index);
       } else {
-        throw invalidArgument('type', `source record ${index} must be a string or a { id?, text: string } record, got ${item === null ? 'null' : typeof item}`);
+        const hint = item instanceof Uint8Array ? ' (bytes: read lines with node:readline, or use a Readable in object mode)' : '';
+        throw invalidArgument('type', `source record ${index} must be a string or a { id?, text: string } record, got ${item === null ? 'null' : typeof item}${hint}`);
       }
       if (controller.signal.aborted) return undefined;
     }

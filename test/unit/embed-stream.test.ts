@@ -188,6 +188,10 @@ describe('embedStream', () => {
       for await (const _ of embedder.embedStream([{ id: {} as unknown as string, text: 'a' }])) void _;
     };
     await expect(badId()).rejects.toThrow(/source record 0 has an id of type object; ids are strings or numbers/);
+    const bytes = async () => {
+      for await (const _ of embedder.embedStream(Readable.from([Buffer.from('line\n')], { objectMode: false }) as AsyncIterable<string>)) void _;
+    };
+    await expect(bytes()).rejects.toThrow(/source record 0 must be a string .* got object \(bytes: read lines with node:readline, or use a Readable in object mode\)/);
   });
 
   test('invalid arguments throw at the call, naming the argument', async () => {
