@@ -100,7 +100,7 @@ ${MODEL_HELP}`,
     if (values.resume && format === 'arrow') throw new UsageError('an Arrow file cannot be resumed (its footer is written at the end); use ndjson or npy with --resume');
     if (file !== '-' && !fs.existsSync(file)) throw new UsageError(`${file} does not exist`);
     const cpFile = output !== undefined && format !== 'arrow' && file !== '-' ? checkpointPath(output) : undefined;
-    let checkpoint = cpFile ? readCheckpoint(cpFile) : undefined;
+    const checkpoint = cpFile ? readCheckpoint(cpFile) : undefined;
     if (checkpoint && !values.resume) {
       throw new UsageError(`${output} is an unfinished run (${checkpoint.rows} rows, checkpoint ${cpFile}): pass --resume to continue it, or delete both to start over`);
     }
