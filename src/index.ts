@@ -7,7 +7,7 @@
  */
 export { Embedder, type EmbedderOptions, type EmbedOptions, type EmbeddingMatrix } from './engine/embedder.js';
 export { embedStream, type EmbedStreamChunk, type EmbedStreamInput, type EmbedStreamOptions, type EmbedStreamProgress } from './engine/embed-stream.js';
-export { FastembedError, ClosedError } from './util/errors.js';
+export { FastembedError, ClosedError, OverloadedError } from './util/errors.js';
 export {
   MODELS,
   MODEL_IDS,

@@ -28,6 +28,11 @@ export interface EmbedderOptions {
   tokenBudget?: number;
   /** ORT sessions run concurrently (default 1). */
   poolSize?: number;
+  /**
+   * Most tokens accepted and not yet embedded; a call that would go past it is refused at once with
+   * OverloadedError (a server's bound on queued work). Default: no bound.
+   */
+  maxQueueTokens?: number;
   /** Intra-op threads per session (default: cores / poolSize). */
   threads?: number;
   /** Path of a libonnxruntime to use (e.g. a GPU build); also ONNX_PATH. */
@@ -66,6 +71,18 @@ export interface EmbedOptions {
   /** Called after each batch with the number of distinct texts done so far. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /**
+   * How long, in ms, the caller will wait. A call the work queued ahead of it would finish later than that is
+   * refused at once with OverloadedError (`retryAfterMs` says when to retry) instead of starting; a bulk call with a
+   * deadline also waits its turn behind earlier ones. No deadline (the default): never refused for time.
+   */
+  deadlineMs?: number;
+}
+
+/** RangeError unless deadlineMs is absent or a positive number of milliseconds. */
+export function checkEmbedOptions(options: EmbedOptions): void {
+  const d = options.deadlineMs;
+  if (d !== undefined && !(typeof d === 'number' && d > 0)) throw invalidArgument('range', `deadlineMs must be a positive number of milliseconds, got ${String(d)}`);
 }
 
 export interface EmbeddingMatrix {
@@ -85,6 +102,7 @@ export function validateEmbedderOptions(options: EmbedderOptions): void {
   optionalIntegerInRange(options.tokenBudget, 'tokenBudget', 1 << 22);
   optionalIntegerInRange(options.poolSize, 'poolSize', 64);
   optionalIntegerInRange(options.threads, 'threads', 256);
+  optionalIntegerInRange(options.maxQueueTokens, 'maxQueueTokens', Number.MAX_SAFE_INTEGER);
   if (options.quantize !== undefined && options.quantize !== 'none' && options.quantize !== 'int8') {
     throw invalidArgument('range', `quantize must be 'none' or 'int8', got ${String(options.quantize)}`);
   }

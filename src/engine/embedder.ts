@@ -5,9 +5,10 @@
 import type { NativeModel, Pooling } from '../runtime/binding.js';
 import { TextTokenizer, type TokenDetail, type TokenizedText, type TruncationDirection } from '../runtime/tokenizer.js';
 import { abortError, ClosedError, invalidArgument } from '../util/errors.js';
+import type { AdmissionStats } from './admission.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import { assertTexts } from '../util/arguments.js';
-import { assertTokenIds, validateEmbedderOptions, type EmbedderOptions, type EmbeddingMatrix, type EmbedOptions } from './embedder-options.js';
+import { assertTokenIds, checkEmbedOptions, validateEmbedderOptions, type EmbedderOptions, type EmbeddingMatrix, type EmbedOptions } from './embedder-options.js';
 import { loadModel, type LoadedModel } from './loaded-model.js';
 import { embedStream, type EmbedStreamChunk, type EmbedStreamInput, type EmbedStreamOptions } from './embed-stream.js';
 
@@ -56,7 +57,7 @@ export class Embedder {
     this.normalized = recipe.normalize;
     this.pooling = recipe.pooling;
     this.fingerprint = fingerprint;
-    this.#scheduler = new BatchScheduler(native, dim, { batchSize: opts.batchSize ?? 32, tokenBudget: opts.tokenBudget ?? 512 }, () => this.#closed);
+    this.#scheduler = new BatchScheduler(native, dim, { batchSize: opts.batchSize ?? 32, tokenBudget: opts.tokenBudget ?? 512 }, () => this.#closed, opts.maxQueueTokens ?? 0);
   }
 
   static async create(options: EmbedderOptions = {}): Promise<Embedder> {
@@ -97,7 +98,8 @@ export class Embedder {
   async embedMatrix(texts: string[], options: EmbedOptions = {}): Promise<EmbeddingMatrix> {
     assertTexts(texts);
     if (this.#closed) throw new ClosedError('Embedder');
-    const { signal, onProgress } = options;
+    checkEmbedOptions(options);
+    const { signal } = options;
     if (signal?.aborted) throw abortError(signal);
 
     const uniqueIndex = new Map<string, number>();
@@ -115,7 +117,23 @@ export class Embedder {
 
     const dim = this.dim;
     const unique = new Float32Array(uniques.length * dim);
-    if (uniques.length > 0) await this.#scheduler.run(await this.#tokenizer.encodeBatch(uniques), unique, signal, onProgress);
+    if (uniques.length > 0) {
+      // Queued (or refused) by its estimated tokens before tokenising: a refusal costs next to nothing.
+      const admission = this.#scheduler.admission;
+      const ticket = admission.take(admission.estimate(uniques, this.maxLength), options.deadlineMs);
+      let tokenized: TokenizedText[];
+      try {
+        tokenized = await this.#tokenizer.encodeBatch(uniques);
+      } catch (err) {
+        ticket.release();
+        throw err;
+      }
+      admission.learn(
+        uniques.reduce((sum, t) => sum + t.length, 0),
+        tokenized.reduce((sum, t) => sum + t.length, 0),
+      );
+      await this.#scheduler.run(tokenized, unique, ticket, options);
+    }
     if (uniques.length === texts.length) return { data: unique, rows: texts.length, dim };
     const data = new Float32Array(texts.length * dim);
     for (let i = 0; i < texts.length; i++) data.set(unique.subarray(rowOf[i] * dim, (rowOf[i] + 1) * dim), i * dim);
@@ -156,6 +174,7 @@ export class Embedder {
   async embedTokens(inputs: Array<TokenizedText | number[]>, options: EmbedOptions = {}): Promise<Float32Array[]> {
     if (!Array.isArray(inputs)) throw invalidArgument('type', `inputs must be an array of token id arrays, got ${typeof inputs}`);
     if (this.#closed) throw new ClosedError('Embedder');
+    checkEmbedOptions(options);
     if (options.signal?.aborted) throw abortError(options.signal);
     const tokenized = inputs.map((input, i): TokenizedText => {
       const ids = Array.isArray(input) ? input : input?.ids;
@@ -166,7 +185,10 @@ export class Embedder {
       return { ids, length: ids.length, truncated: false };
     });
     const data = new Float32Array(tokenized.length * this.dim);
-    if (tokenized.length > 0) await this.#scheduler.run(tokenized, data, options.signal, options.onProgress);
+    if (tokenized.length > 0) {
+      const ticket = this.#scheduler.admission.take(tokenized.reduce((sum, t) => sum + t.length, 0), options.deadlineMs);
+      await this.#scheduler.run(tokenized, data, ticket, options);
+    }
     return Array.from({ length: tokenized.length }, (_, i) => data.subarray(i * this.dim, (i + 1) * this.dim));
   }
 
@@ -174,6 +196,22 @@ export class Embedder {
     if (direction === 'right') return this.#tokenizer;
     if (direction !== 'left') throw invalidArgument('range', `truncation direction must be 'right' or 'left', got ${String(direction)}`);
     return TextTokenizer.load(this.modelDir, this.maxLength, 'left');
+  }
+
+  /**
+   * Holds room in the queue for `texts` (their tokens estimated from their length) about to be embedded within
+   * `deadlineMs`, or throws OverloadedError now: a server calls it before reading or tokenising a request, so a
+   * refusal costs next to nothing and a burst can't all pass at once. Call the returned release just before
+   * embedding them (the embed call then queues them itself).
+   */
+  reserve(texts: readonly string[], deadlineMs: number): () => void {
+    const admission = this.#scheduler.admission;
+    return admission.take(admission.estimate(texts, this.maxLength), deadlineMs).release;
+  }
+
+  /** The work queue: tokens accepted and not yet embedded, the measured speed, the predicted wait, refusals. */
+  get load(): AdmissionStats {
+    return this.#scheduler.admission.stats();
   }
 
   get closed(): boolean {

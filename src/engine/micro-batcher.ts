@@ -6,7 +6,8 @@
 // fills a batch by itself skips the queue as one call of its own: the embedder then interleaves its batches fairly
 // with everyone else's, and its signal can cancel what has not run yet.
 
-export type EmbedMany = (texts: string[], signal?: AbortSignal) => Promise<Float32Array[]>;
+/** `deadlineMs`: how long the caller of a call of its own will wait (admission); micro-batches have none. */
+export type EmbedMany = (texts: string[], signal?: AbortSignal, deadlineMs?: number) => Promise<Float32Array[]>;
 
 interface Waiter {
   resolve: (v: Float32Array) => void;
@@ -46,11 +47,11 @@ export class MicroBatcher {
     });
   }
 
-  embedMany(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+  embedMany(texts: string[], signal?: AbortSignal, deadlineMs?: number): Promise<Float32Array[]> {
     if (texts.length >= this.#maxTexts) {
       this.#batches++;
       this.#coalesced += texts.length;
-      return this.#embed(texts, signal);
+      return this.#embed(texts, signal, deadlineMs || undefined);
     }
     return Promise.all(texts.map((t) => this.embed(t)));
   }

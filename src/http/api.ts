@@ -136,6 +136,8 @@ export function classify(err: Error & { statusCode?: number; validation?: unknow
       return { kind: 'unavailable' };
     case 'ERR_TIMEOUT':
       return { kind: 'timeout' };
+    case 'ERR_OVERLOADED': // refused at once: the queue could not finish it in time (server.ts sets Retry-After)
+      return { kind: 'overloaded' };
   }
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return { kind: 'validation' }; // malformed JSON and the like
   return { kind: 'internal' };

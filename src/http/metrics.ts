@@ -59,6 +59,10 @@ export class ServiceMetrics {
     counter('fastembed_cache_misses_total', 'Embedding cache misses since start', stat((s) => s.cache.misses));
     counter('fastembed_fallbacks_total', 'Answers given by the Jaccard fallback since start', stat((s) => s.fallbackCount));
     counter('fastembed_texts_embedded_total', 'Texts run through the model since start', stat((s) => s.textsEmbedded));
+    gauge('fastembed_queue_tokens', 'Tokens accepted by the model and not yet embedded', stat((s) => s.queue.queuedTokens));
+    gauge('fastembed_predicted_wait_seconds', 'How long the queued tokens take at the measured speed', stat((s) => s.queue.predictedWaitMs / 1000));
+    gauge('fastembed_throughput_tokens_per_second', 'The model\'s measured speed while busy (0 until measured)', stat((s) => s.queue.tokensPerSecond ?? 0));
+    counter('fastembed_overload_refusals_total', 'Calls refused at once because the queue could not finish them in time or was full (429)', stat((s) => s.queue.refused));
     gauge('fastembed_http_in_flight', 'HTTP requests doing model work now (bounded by maxInFlight)', inFlight);
     gauge('fastembed_healthy', '1 when healthy, 0 when degraded or starting', () => (service.health().status === 'healthy' ? 1 : 0));
     gauge('fastembed_model_loaded', '1 when a model answers, 0 while starting or on the fallback', () => (service.modelLoaded ? 1 : 0));

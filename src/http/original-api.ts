@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { SearchMode, ServiceStats } from '../service/service.js';
 import { HttpError, PLAIN_ERRORS, type HttpApi, type RouteContext } from './api.js';
-import { encodingFormat, floatEncoding, modelField, sendJson, serviceFor, signalOf, textSchema, topKField, vectorsJson } from './shared.js';
+import { callOf, encodingFormat, floatEncoding, modelField, sendJson, serviceFor, textSchema, topKField, vectorsJson } from './shared.js';
 
 const method = { type: 'string', enum: ['fastembed_cosine', 'jaccard_fallback', 'bm25', 'hybrid', 'bm25_fallback'] } as const;
 export const originalErrorBody = {
@@ -115,7 +115,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
         async handler(req) {
           const t0 = performance.now();
           const { text1, text2, model } = req.body as ComputeBody;
-          const result = await serviceFor(req, models, model).computeSimilarity(text1, text2, { signal: signalOf(req) });
+          const result = await serviceFor(req, models, model).computeSimilarity(text1, text2, callOf(req));
           const similarity = clamp(result.similarity);
           logLine(req, { method: result.method, text1_len: text1.length, text2_len: text2.length, similarity, duration_ms: Math.round(performance.now() - t0) }, 'similarity computation completed');
           return { text1, text2, ...result, similarity, timestamp: new Date().toISOString() };
@@ -159,7 +159,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
           const k = top_k === undefined || top_k <= 0 ? DEFAULT_TOP_K : top_k;
           if (rrfK !== undefined && alpha !== undefined) throw new HttpError('validation', 'pass rrf_k (rank fusion) or alpha (weighted scores), not both', 'alpha');
           if ((rrfK !== undefined || alpha !== undefined) && mode !== 'hybrid') throw new HttpError('validation', `rrf_k and alpha apply to mode 'hybrid' only; got mode ${JSON.stringify(mode ?? 'dense')}`, rrfK !== undefined ? 'rrf_k' : 'alpha');
-          const found = await serviceFor(req, models, model).findMostSimilar(query, documents, k, { signal: signalOf(req), mode, rrfK, alpha });
+          const found = await serviceFor(req, models, model).findMostSimilar(query, documents, k, { ...callOf(req), mode, rrfK, alpha });
           const results = found.map(({ text: content, similarity, method: m, index, model: id, dimension, scores }) => ({
             content,
             similarity: m === 'bm25' || m === 'bm25_fallback' ? similarity : clamp(similarity),
@@ -210,7 +210,7 @@ export function originalApi(ctx: RouteContext): HttpApi {
           const t0 = performance.now();
           const { texts, encoding, model } = req.body as EmbeddingsBody;
           const service = serviceFor(req, models, model);
-          const vectors = await service.computeBatchEmbeddings(texts, { signal: signalOf(req) });
+          const vectors = await service.computeBatchEmbeddings(texts, callOf(req));
           const ms = performance.now() - t0;
           logLine(req, { method: 'fastembed_cosine', operation: 'embeddings', text_count: texts.length, duration_ms: Math.round(ms), throughput: texts.length / Math.max(ms / 1000, 1e-6) }, 'batch processing completed');
           const info = service.modelInfo!;

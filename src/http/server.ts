@@ -15,6 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { ModelSet } from '../service/model-set.js';
 import type { SimilarityService } from '../service/service.js';
+import { OverloadedError } from '../util/errors.js';
 import { onLogEvent } from '../util/log-events.js';
 import type { ErrorObject } from 'ajv';
 import { classify, type ErrorKind, HttpError, type HttpApi, type Limits, type RouteContext } from './api.js';
@@ -26,6 +27,7 @@ import { buildOpenApi } from './openapi.js';
 import { operationsApi } from './operations-api.js';
 import { originalApi } from './original-api.js';
 import { redactPaths } from './redact.js';
+import { requestTimeout } from './request-timeout.js';
 import { teiApi } from './tei-api.js';
 import { describeValidation } from './validation.js';
 
@@ -174,6 +176,7 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
       reply.header('retry-after', '1');
       throw new HttpError('overloaded', `too many requests in flight (${limits.maxInFlight}); retry after 1 second`);
     }
+    req.timeoutMs = requestTimeout(req.headers['x-timeout-ms']);
     inFlight++;
     req.countedInFlight = true;
     // A client that goes away cancels its work: texts not yet in a batch are dropped, a running batch is stopped.
@@ -233,6 +236,8 @@ export async function buildServer(served: SimilarityService | ModelSet, options:
     } else if (kind === 'internal' || kind === 'timeout') {
       req.log.error({ component: 'fastembed', operation, error: err.message, err, timestamp: new Date().toISOString() }, 'fastembed operation failed');
     }
+    // Work refused past capacity says when the queue will have room (whole seconds, rounded up).
+    if (err instanceof OverloadedError) reply.header('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
     const { message, param } = clientMessage(err, req, classified, models);
     reply.code(status).send(api.errorBody({ kind, status, message, param }));
   });

@@ -2,7 +2,7 @@
 // embedding a request's inputs (texts or token ids) with its truncation rules.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelSet } from '../service/model-set.js';
-import type { SimilarityService } from '../service/service.js';
+import type { CallOptions, SimilarityService } from '../service/service.js';
 import type { TruncationDirection } from '../runtime/tokenizer.js';
 import { binding } from '../runtime/binding.js';
 import { HttpError, type Limits } from './api.js';
@@ -30,10 +30,13 @@ declare module 'fastify' {
     timing?: RequestTiming;
     /** The served id of the model the request uses, for its error messages. */
     servedModel?: string;
+    /** The deadline the client asked for (X-Timeout-Ms), if shorter than the server's timeout. */
+    timeoutMs?: number;
   }
 }
 
-export const signalOf = (req: FastifyRequest): AbortSignal | undefined => req.abort?.signal;
+/** A request's call options: its abort signal and the shorter deadline it asked for (X-Timeout-Ms), if any. */
+export const callOf = (req: FastifyRequest): CallOptions => ({ signal: req.abort?.signal, timeoutMs: req.timeoutMs });
 
 /** The service for a request's `model` field (the default without one), its id kept for the error messages. */
 export function serviceFor(req: FastifyRequest, models: ModelSet, name?: string): SimilarityService {
@@ -93,7 +96,7 @@ export interface EmbedRules {
  * Texts cut at their end come from the service's cache path; cut at their start or given as ids they run as tokens.
  */
 export async function embedInputs(req: FastifyRequest, service: SimilarityService, inputs: Inputs, rules: EmbedRules): Promise<Float32Array[]> {
-  const signal = signalOf(req);
+  const call = callOf(req);
   const timing: RequestTiming = { tokenizationMs: 0, inferenceMs: 0, tokens: 0, characters: 0 };
   req.timing = timing;
   let t0 = performance.now();
@@ -107,17 +110,24 @@ export async function embedInputs(req: FastifyRequest, service: SimilarityServic
     });
     timing.tokens = ids.reduce((a, r) => a + r.length, 0);
     t0 = performance.now();
-    vectors = await service.embedTokens(ids, { signal });
+    vectors = await service.embedTokens(ids, call);
   } else {
     const texts = rules.prefix ? inputs.texts.map((t) => rules.prefix + t) : inputs.texts;
+    // Refused before tokenising when the model's queue could not finish it in time (429 at once).
+    const release = service.reserveCapacity(texts, call);
     timing.characters = texts.reduce((a, t) => a + t.length, 0);
-    const tokenized = await service.tokenize(texts, { truncation: rules.direction });
+    let tokenized;
+    try {
+      tokenized = await service.tokenize(texts, { truncation: rules.direction });
+    } finally {
+      release();
+    }
     timing.tokenizationMs = performance.now() - t0;
     timing.tokens = tokenized.reduce((a, t) => a + t.length, 0);
     const cut = tokenized.findIndex((t) => t.truncated);
     if (cut >= 0 && !rules.truncate) throw tooLong(rules.param, cut, undefined, (await service.describeModel()).maxLength);
     t0 = performance.now();
-    vectors = rules.direction === 'left' && cut >= 0 ? await service.embedTokens(tokenized, { signal }) : await service.computeBatchEmbeddings(texts, { signal });
+    vectors = rules.direction === 'left' && cut >= 0 ? await service.embedTokens(tokenized, call) : await service.computeBatchEmbeddings(texts, call);
   }
   timing.inferenceMs = performance.now() - t0;
   return vectors;

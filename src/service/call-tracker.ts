@@ -1,7 +1,7 @@
 // CallTracker: every public service call passes through it. It counts calls (by method, fallbacks, errors), times
 // them, turns a model failure into the fallback's answer when one is allowed, and knows which calls are still
 // running so close() can refuse new ones at once and wait for the rest.
-import { ClosedError } from '../util/errors.js';
+import { ClosedError, OverloadedError } from '../util/errors.js';
 import { LatencyTracker } from './latency.js';
 
 export interface CallCounts {
@@ -49,7 +49,8 @@ export class CallTracker {
       return await work();
     } catch (err) {
       const e = err as Error;
-      const callerError = e instanceof TypeError || e instanceof RangeError || e.name === 'AbortError' || e instanceof ClosedError;
+      // The caller's mistake, abort or a refusal past capacity (retry later): no fallback, not a service error.
+      const callerError = e instanceof TypeError || e instanceof RangeError || e.name === 'AbortError' || e instanceof ClosedError || e instanceof OverloadedError;
       if (!callerError) {
         if (fallback && this.#fallbackEnabled) {
           this.#fallbacks++;

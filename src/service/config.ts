@@ -54,6 +54,12 @@ export interface SimilarityConfig {
   redisUrl: string;
   /** Most tokens one call may send to the model (after truncation); more is a RangeError (HTTP 413). 0 = no limit. */
   maxRequestTokens: number;
+  /**
+   * Most tokens accepted by the model's queue and not yet embedded; a call past it is refused at once with
+   * OverloadedError (HTTP 429 + Retry-After). 0 = no bound: calls are still refused when the queue could not finish
+   * them within `timeout`.
+   */
+  maxQueueTokens: number;
   /** Micro-batching: how long single requests wait to be coalesced (ms), and the most per batch. */
   batchWindowMs: number;
   maxBatchTexts: number;
@@ -74,6 +80,7 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   fallbackRanking: 'jaccard',
   loadRetryMs: 1_000,
   maxRequestTokens: 1_000_000,
+  maxQueueTokens: 0,
   cacheSize: 10_000,
   cacheTtl: 3_600_000,
   diskCachePath: '',
@@ -141,6 +148,7 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   fallbackRanking: (v) => (v === 'jaccard' || v === 'bm25' ? undefined : "must be 'jaccard' or 'bm25'"),
   loadRetryMs: int(0, 3_600_000),
   maxRequestTokens: int(0, 1_000_000_000),
+  maxQueueTokens: int(0, 1_000_000_000),
   cacheSize: int(0, 100_000_000),
   cacheTtl: int(0, 2_147_483_647),
   diskCachePath: str(false),
@@ -188,6 +196,7 @@ const FILE_KEYS: Record<string, [keyof SimilarityConfig, (v: unknown) => unknown
   cache_ttl_seconds: ['cacheTtl', (v) => (typeof v === 'number' ? Math.round(v * 1000) : v)],
   disk_cache_path: ['diskCachePath', (v) => v],
   redis_url: ['redisUrl', (v) => v],
+  max_queue_tokens: ['maxQueueTokens', (v) => v],
 };
 
 /** Reads a JSON config file in the seed's format: {"fastembed": {"enabled", "model", "cache_dir", ...}}. */
@@ -240,6 +249,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>> 
   text('FASTEMBED_CACHE_DIR', 'cacheDir');
   num('FASTEMBED_MAX_LENGTH', 'maxLength');
   num('FASTEMBED_MAX_REQUEST_TOKENS', 'maxRequestTokens');
+  num('FASTEMBED_MAX_QUEUE_TOKENS', 'maxQueueTokens');
   text('FASTEMBED_POOLING', 'pooling');
   text('FASTEMBED_QUERY_PREFIX', 'queryPrefix');
   text('FASTEMBED_PASSAGE_PREFIX', 'passagePrefix');
@@ -271,6 +281,7 @@ export function embedderOptionsFrom(c: SimilarityConfig): EmbedderOptions {
     passagePrefix: c.passagePrefix,
     batchSize: c.batchSize,
     poolSize: c.poolSize,
+    maxQueueTokens: c.maxQueueTokens || undefined,
     threads: c.threads || undefined,
     onnxRuntimePath: c.onnxRuntimePath,
   };

@@ -2,6 +2,7 @@
 // layer maps them to each API's JSON).
 import type { CacheStats } from '../cache/embedding-cache.js';
 import type { EmbeddingStore } from '../cache/store.js';
+import type { AdmissionStats } from '../engine/admission.js';
 import type { Embedder } from '../engine/embedder.js';
 import type { LexicalIndexOptions } from '../lexical/lexical-index.js';
 import type { FusionOptions, SearchMode } from './hybrid.js';
@@ -39,6 +40,11 @@ export interface SearchPage {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * How long this call may take, in ms, if shorter than the configured `timeout`. Work the model's queue could not
+   * finish by then is refused at once with OverloadedError (`retryAfterMs`), not accepted to time out.
+   */
+  timeoutMs?: number;
 }
 
 /** Search options: the ranking (`mode`, default 'dense'), its fusion, and BM25's analysis for 'lexical'/'hybrid'. */
@@ -63,6 +69,8 @@ export interface ServiceStats {
   latency: { avgMs: number; p50Ms: number; p99Ms: number };
   textsEmbedded: number;
   microBatches: { batches: number; requests: number };
+  /** The model's work queue: tokens accepted and not yet embedded, its measured speed, the predicted wait, refusals. */
+  queue: AdmissionStats;
   uptimeMs: number;
 }
 

@@ -75,8 +75,8 @@ export class SimilarityService {
     return this.#source;
   }
 
-  async #vectors(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    return (await this.#vectorSource()).vectors(texts, signal);
+  async #vectors(texts: string[], call: CallOptions): Promise<Float32Array[]> {
+    return (await this.#vectorSource()).vectors(texts, call);
   }
 
   #result(similarity: number, method: SimilarityMethod): SimilarityResult {
@@ -89,13 +89,13 @@ export class SimilarityService {
   /** The embedding of one text (no fallback: Jaccard has no vectors). */
   computeEmbedding(text: string, options: CallOptions = {}): Promise<Float32Array> {
     assertText(text, 'text');
-    return this.#calls.call('computeEmbedding', async () => (await this.#vectors([text], options.signal))[0]);
+    return this.#calls.call('computeEmbedding', async () => (await this.#vectors([text], options))[0]);
   }
 
   /** Embeddings of many texts, in order. */
   computeBatchEmbeddings(texts: string[], options: CallOptions = {}): Promise<Float32Array[]> {
     assertTexts(texts);
-    return this.#calls.call('computeBatchEmbeddings', () => this.#vectors(texts, options.signal));
+    return this.#calls.call('computeBatchEmbeddings', () => this.#vectors(texts, options));
   }
 
   /** Cosine similarity of two texts (both with the model's symmetric prefix, e.g. e5's "query: "). */
@@ -107,7 +107,7 @@ export class SimilarityService {
       async () => {
         const source = await this.#vectorSource();
         const prefix = source.embedder.symmetricPrefix;
-        const [va, vb] = await source.vectors([prefix + a, prefix + b], options.signal);
+        const [va, vb] = await source.vectors([prefix + a, prefix + b], options);
         return this.#result(cosine(va, vb), 'fastembed_cosine');
       },
       () => this.#result(JaccardFallback.similarity(a, b), 'jaccard_fallback'),
@@ -121,7 +121,7 @@ export class SimilarityService {
     return this.#calls.call(
       'computeMultipleSimilarities',
       async () => {
-        const scores = await this.#scores(query, documents, options.signal);
+        const scores = await this.#scores(query, documents, options);
         return documents.map((text, index) => ({ text, index, ...this.#result(scores[index], 'fastembed_cosine') }));
       },
       () => this.#fallbackMatches(query, documents),
@@ -142,7 +142,7 @@ export class SimilarityService {
       async () => {
         if (mode !== 'dense') return (await this.#ranked(query, documents, mode, options)).slice(0, k);
         if (documents.length === 0) return [];
-        const vectors = await this.#searchVectors(query, documents, options.signal);
+        const vectors = await this.#searchVectors(query, documents, options);
         // topK searches large matrices on worker threads and small ones inline; k past the rows gives all rows.
         const { indices, scores } = await topK(vectors[0], documentMatrix(vectors), k);
         return Array.from(indices, (index, i) => ({ text: documents[index], index, ...this.#result(scores[i], 'fastembed_cosine') }));
@@ -194,9 +194,20 @@ export class SimilarityService {
     assertTexts(texts);
     await this.#calls.call('preload', async () => {
       const source = await this.#vectorSource();
-      return source.vectors(passages(source.embedder, texts), options.signal);
+      return source.vectors(passages(source.embedder, texts), options);
     });
     return texts.length;
+  }
+
+  /**
+   * Holds room in the model's queue for `texts` about to be embedded as one call within the timeout (or
+   * `options.timeoutMs`), or throws OverloadedError at once. A server calls it before tokenising a request, so a
+   * refusal costs next to nothing; call the returned release just before the embedding call. Calls smaller than a
+   * micro-batch are never refused for time.
+   */
+  reserveCapacity(texts: readonly string[], options: CallOptions = {}): () => void {
+    const source = this.modelLoaded ? this.#source : undefined;
+    return source ? source.reserve(texts, source.timeoutOf(options)) : () => {};
   }
 
   /**
@@ -221,7 +232,7 @@ export class SimilarityService {
 
   /** Embeddings of token id sequences of this model's vocabulary (e.g. from tokenize()); not cached. */
   embedTokens(inputs: Array<TokenizedText | number[]>, options: CallOptions = {}): Promise<Float32Array[]> {
-    return this.#calls.call('embedTokens', async () => (await this.#vectorSource()).tokenVectors(inputs, options.signal));
+    return this.#calls.call('embedTokens', async () => (await this.#vectorSource()).tokenVectors(inputs, options));
   }
 
   /** What the loaded model is (undefined until it loads): id, dimension, longest input, normalisation, prefixes. */
@@ -234,9 +245,9 @@ export class SimilarityService {
     return modelInfoOf((await this.#vectorSource()).embedder);
   }
 
-  async #scores(query: string, documents: string[], signal?: AbortSignal): Promise<Float32Array> {
+  async #scores(query: string, documents: string[], call: CallOptions): Promise<Float32Array> {
     if (documents.length === 0) return new Float32Array(0);
-    const vectors = await this.#searchVectors(query, documents, signal);
+    const vectors = await this.#searchVectors(query, documents, call);
     return scoreAll(vectors[0], documentMatrix(vectors));
   }
 
@@ -244,15 +255,15 @@ export class SimilarityService {
    * The query with the model's query prefix and the documents with its passage prefix (BGE's retrieval
    * instruction, e5's "query: "/"passage: "), exactly as Embedder.embedQuery/embedPassages embed them.
    */
-  async #searchVectors(query: string, documents: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+  async #searchVectors(query: string, documents: string[], call: CallOptions): Promise<Float32Array[]> {
     const source = await this.#vectorSource();
-    return source.vectors([source.embedder.queryPrefix + query, ...passages(source.embedder, documents)], signal);
+    return source.vectors([source.embedder.queryPrefix + query, ...passages(source.embedder, documents)], call);
   }
 
   /** Every document ranked by `mode`: cosine, BM25 (without the model), or both fused. */
   async #ranked(query: string, documents: string[], mode: SearchMode, options: SearchOptions): Promise<DocumentMatch[]> {
     const lexical = mode === 'dense' ? undefined : this.#lexical.scores(query, documents, options.lexical);
-    const dense = mode === 'lexical' ? undefined : await this.#scores(query, documents, options.signal);
+    const dense = mode === 'lexical' ? undefined : await this.#scores(query, documents, options);
     const method = mode === 'dense' ? 'fastembed_cosine' : mode === 'lexical' ? 'bm25' : 'hybrid';
     return rankMatches(documents, { dense, lexical }, method, options, (s, m) => this.#result(s, m));
   }
@@ -314,6 +325,7 @@ export class SimilarityService {
       latency: calls.latency,
       textsEmbedded: sourceStats.textsEmbedded,
       microBatches: sourceStats.microBatches,
+      queue: embedder?.load ?? { queuedTokens: 0, tokensPerSecond: undefined, predictedWaitMs: 0, refused: 0 },
       uptimeMs: calls.uptimeMs,
     };
   }

@@ -5,7 +5,8 @@ import type { EmbeddingStore } from '../cache/store.js';
 import type { SimilarityConfig } from './config.js';
 import type { Embedder } from '../engine/embedder.js';
 import type { TokenizedText } from '../runtime/tokenizer.js';
-import { abortError, FastembedError } from '../util/errors.js';
+import { abortError, FastembedError, invalidArgument, OverloadedError } from '../util/errors.js';
+import type { CallOptions } from './service-types.js';
 import { MicroBatcher } from '../engine/micro-batcher.js';
 
 /**
@@ -60,6 +61,7 @@ export class VectorSource {
   readonly #batcher: MicroBatcher;
   readonly #timeout: number;
   readonly #maxRequestTokens: number;
+  readonly #maxTexts: number;
   readonly #storeError: string | undefined;
   #lastFailure: string | undefined;
   #textsEmbedded = 0;
@@ -70,7 +72,8 @@ export class VectorSource {
     this.#storeError = storeError;
     this.#timeout = config.timeout;
     this.#maxRequestTokens = config.maxRequestTokens;
-    this.#batcher = new MicroBatcher((texts, signal) => this.#embedUncached(texts, signal), {
+    this.#maxTexts = config.maxBatchTexts;
+    this.#batcher = new MicroBatcher((texts, signal, deadlineMs) => this.#embedUncached(texts, signal, deadlineMs), {
       windowMs: config.batchWindowMs,
       maxTexts: config.maxBatchTexts,
       concurrency: embedder.poolSize,
@@ -85,17 +88,23 @@ export class VectorSource {
     return new VectorSource(embedder, config, cache, l2.error);
   }
 
-  async #embedUncached(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const vectors = await this.embedder.embed(texts, { signal });
+  async #embedUncached(texts: string[], signal?: AbortSignal, deadlineMs?: number): Promise<Float32Array[]> {
+    const vectors = await this.embedder.embed(texts, { signal, deadlineMs });
     this.#textsEmbedded += texts.length;
     // Only complete results reach the cache: a failed or aborted batch writes nothing.
     if (this.#cache) await this.#cache.setMany(texts.map((t, i) => [this.#cache!.key(t), vectors[i]]));
     return vectors;
   }
 
-  /** Vectors for texts, in order (cache first, misses micro-batched); throws on timeout, abort or a model error. */
-  async vectors(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+  /**
+   * Vectors for texts, in order (cache first, misses micro-batched); throws on timeout, abort, a model error, or
+   * OverloadedError when the model's queue could not finish them within the timeout (the call's `timeoutMs` if
+   * shorter).
+   */
+  async vectors(texts: string[], call: CallOptions = {}): Promise<Float32Array[]> {
+    const { signal } = call;
     if (signal?.aborted) throw abortError(signal);
+    const timeout = this.timeoutOf(call);
     const out: Array<Float32Array | undefined> = this.#cache
       ? await this.#cache.getMany(texts.map((t) => this.#cache!.key(t)))
       : new Array<undefined>(texts.length).fill(undefined);
@@ -105,11 +114,12 @@ export class VectorSource {
       const wanted = missing.map((i) => texts[i]);
       await this.#checkBudget(wanted);
       try {
-        const fresh = await withDeadline((cancel) => this.#batcher.embedMany(wanted, cancel), this.#timeout, signal);
+        const fresh = await withDeadline((cancel) => this.#batcher.embedMany(wanted, cancel, timeout), timeout, signal);
         missing.forEach((i, j) => (out[i] = fresh[j]));
         this.#lastFailure = undefined;
       } catch (err) {
-        if ((err as Error).name !== 'AbortError') this.#lastFailure = (err as Error).message;
+        // A caller's abort or a refusal of work past capacity says nothing about the model's health.
+        if ((err as Error).name !== 'AbortError' && !(err instanceof OverloadedError)) this.#lastFailure = (err as Error).message;
         throw err;
       }
     }
@@ -117,12 +127,30 @@ export class VectorSource {
   }
 
   /** Vectors of already tokenised inputs (not cached: the cache is keyed by text), under the same bounds. */
-  async tokenVectors(inputs: Array<TokenizedText | number[]>, signal?: AbortSignal): Promise<Float32Array[]> {
+  async tokenVectors(inputs: Array<TokenizedText | number[]>, call: CallOptions = {}): Promise<Float32Array[]> {
+    const { signal } = call;
     if (signal?.aborted) throw abortError(signal);
     this.#checkTokens(inputs.reduce((sum, t) => sum + t.length, 0));
-    const vectors = await withDeadline((cancel) => this.embedder.embedTokens(inputs, { signal: cancel }), this.#timeout, signal);
+    const timeout = this.timeoutOf(call);
+    const vectors = await withDeadline((cancel) => this.embedder.embedTokens(inputs, { signal: cancel, deadlineMs: timeout || undefined }), timeout, signal);
     this.#textsEmbedded += inputs.length;
     return vectors;
+  }
+
+  /**
+   * Holds room in the model's queue for a call of its own (as many texts as a micro-batch, or more) that must finish
+   * within `timeoutMs`, or refuses it now (OverloadedError); returns the release (call it just before embedding).
+   * Smaller calls join micro-batches, which go before bulk work and are never refused for time.
+   */
+  reserve(texts: readonly string[], timeoutMs: number): () => void {
+    return timeoutMs > 0 && texts.length >= this.#maxTexts ? this.embedder.reserve(texts, timeoutMs) : () => {};
+  }
+
+  /** The configured timeout, or the call's own if shorter (0: none). */
+  timeoutOf(call: CallOptions): number {
+    const own = call.timeoutMs;
+    if (own !== undefined && !(typeof own === 'number' && own > 0)) throw invalidArgument('range', `timeoutMs must be a positive number of milliseconds, got ${String(own)}`);
+    return own !== undefined && (this.#timeout <= 0 || own < this.#timeout) ? own : this.#timeout;
   }
 
   /**

@@ -18,6 +18,19 @@ export class ClosedError extends FastembedError {
   }
 }
 
+/**
+ * Work refused at once because it could not be finished in time (or past the queue bound): retry after
+ * `retryAfterMs`. HTTP answers it with 429 and Retry-After.
+ */
+export class OverloadedError extends FastembedError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message, 'ERR_OVERLOADED');
+    this.name = 'OverloadedError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /** The error an aborted signal rejects with: its own AbortError reason if it has one, else a standard AbortError. */
 export function abortError(signal: AbortSignal): Error {
   const reason = signal.reason;

@@ -155,3 +155,40 @@ describe('body encoding: uncompressed UTF-8 JSON, anything else a 415 saying wha
     expect((await post('/api/similarity/compute', json, type, headers)).status).toBe(200);
   });
 });
+
+describe('overload: work the queue cannot take is refused at once with 429 and Retry-After', () => {
+  let busy: TinyServer;
+  beforeAll(async () => {
+    busy = await startTinyServer({ maxQueueTokens: 300, enableCache: false });
+  });
+  afterAll(() => busy.close());
+  const embed = (input: string[], headers: Record<string, string> = {}) =>
+    fetch(`${busy.base}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ input }) });
+
+  test('concurrent bulk requests past maxQueueTokens: the accepted are served whole, the others get 429 + Retry-After saying why', async () => {
+    const responses = await Promise.all(Array.from({ length: 8 }, (_, r) => embed(Array.from({ length: 100 }, (_, i) => `request ${r} text ${i} about queues`))));
+    const bodies = await Promise.all(responses.map(async (res) => ({ status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() })));
+    const refused = bodies.filter((b) => b.status === 429);
+    const served = bodies.filter((b) => b.status === 200);
+    expect(refused.length + served.length).toBe(8);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(served.length).toBeGreaterThan(0);
+    served.forEach((b) => expect(b.body.data).toHaveLength(100));
+    for (const b of refused) {
+      expect(Number(b.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(b.body.error).toMatchObject({ type: expect.any(String), message: expect.stringMatching(/^overloaded: .*maxQueueTokens.*retry in \d+ s$/) });
+    }
+    const metrics = await (await fetch(`${busy.base}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^fastembed_overload_refusals_total ${refused.length}$`, 'm'));
+    expect(metrics).toMatch(/^fastembed_queue_tokens 0$/m);
+  });
+
+  test('X-Timeout-Ms must be a positive whole number of milliseconds', async () => {
+    for (const value of ['0', '-5', 'soon', '1.5']) {
+      const res = await embed(['a'], { 'x-timeout-ms': value });
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.message).toMatch(/X-Timeout-Ms header must be a positive whole number of milliseconds/);
+    }
+    expect((await embed(['a'], { 'x-timeout-ms': '5000' })).status).toBe(200);
+  });
+});
