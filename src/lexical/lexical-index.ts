@@ -115,9 +115,31 @@ export class LexicalIndex {
     assertPositiveInteger(k, 'k');
     const top = new TopK(Math.min(k, this.#live));
     if (this.#live === 0) return top.sorted();
+    const touched = this.#accumulate(query, this.#acc, this.#touched);
+    for (let i = 0; i < touched; i++) {
+      const d = this.#touched[i];
+      top.push(d, this.#acc[d]);
+      this.#acc[d] = 0;
+    }
+    return top.sorted();
+  }
+
+  /**
+   * Every document's score for `query`, by id (0 where it shares no term, and for removed ids): what fusion with
+   * another ranking of the whole set needs, without selecting a top k.
+   */
+  scoreAll(query: string): Float64Array {
+    assertText(query, 'query');
+    const out = new Float64Array(this.#docs);
+    if (this.#live > 0) this.#accumulate(query, out, undefined);
+    return out;
+  }
+
+  /** Adds each matching document's BM25 score into `acc`; with `touched`, lists the documents first reached there. */
+  #accumulate(query: string, acc: Float64Array, touched: Int32Array | undefined): number {
     const { k1, b } = this;
     const avgLen = this.#totalLen / this.#live || 1;
-    let touched = 0;
+    let reached = 0;
     for (const term of this.analyzer.terms(query)) {
       const t = this.#terms.get(term);
       if (t === undefined || this.#df[t] === 0) continue;
@@ -128,16 +150,11 @@ export class LexicalIndex {
         const d = docs[p];
         if (this.#alive[d] === 0) continue;
         const tf = tfs[p];
-        if (this.#acc[d] === 0) this.#touched[touched++] = d;
-        this.#acc[d] += (idf * tf) / (tf + k1 * (1 - b + (b * this.#docLen[d]) / avgLen));
+        if (touched && acc[d] === 0) touched[reached++] = d;
+        acc[d] += (idf * tf) / (tf + k1 * (1 - b + (b * this.#docLen[d]) / avgLen));
       }
     }
-    for (let i = 0; i < touched; i++) {
-      const d = this.#touched[i];
-      top.push(d, this.#acc[d]);
-      this.#acc[d] = 0;
-    }
-    return top.sorted();
+    return reached;
   }
 
   #newTerm(term: string): number {

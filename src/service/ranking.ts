@@ -1,6 +1,7 @@
 // The pieces of ranking the service's search methods share: the texts as the model embeds them for retrieval, the
 // documents' vectors laid out for the SIMD kernels, and the order of results.
 import type { Embedder } from '../engine/embedder.js';
+import { TopK } from '../lexical/top-k.js';
 import { fuse, type FusionOptions } from './hybrid.js';
 import type { DocumentMatch, SimilarityMethod, SimilarityResult } from './service-types.js';
 
@@ -28,7 +29,7 @@ export function byScore(a: DocumentMatch, b: DocumentMatch): number {
 /**
  * Documents ranked, best first, by their cosine (`dense`: every document), their BM25 score (`lexical`: those that
  * share a term with the query, as a full-text engine answers), or both fused (hybrid: every document, the parts in
- * `scores`).
+ * `scores`); the best `limit` of them.
  */
 export function rankMatches(
   documents: readonly string[],
@@ -36,16 +37,17 @@ export function rankMatches(
   method: SimilarityMethod,
   fusion: FusionOptions,
   result: (similarity: number, method: SimilarityMethod) => SimilarityResult,
+  limit = documents.length,
 ): DocumentMatch[] {
   const { dense, lexical } = parts;
   const similarity = dense && lexical ? fuse(dense, lexical, fusion) : (dense ?? lexical)!;
-  const matches = documents
-    .map((text, index) => ({
-      text,
-      index,
-      ...result(similarity[index], method),
-      ...(dense && lexical ? { scores: { dense: dense[index], lexical: lexical[index] } } : {}),
-    }))
-    .sort(byScore);
-  return dense ? matches : matches.filter((m) => m.similarity > 0);
+  // The first `limit` in a heap on typed arrays: objects only for the results returned.
+  const top = new TopK(Math.min(limit, documents.length));
+  for (let i = 0; i < documents.length; i++) if (dense || similarity[i] > 0) top.push(i, similarity[i]);
+  return Array.from(top.sorted().ids, (index) => ({
+    text: documents[index],
+    index,
+    ...result(similarity[index], method),
+    ...(dense && lexical ? { scores: { dense: dense[index], lexical: lexical[index] } } : {}),
+  }));
 }

@@ -140,14 +140,14 @@ export class SimilarityService {
     return this.#calls.call(
       'findMostSimilar',
       async () => {
-        if (mode !== 'dense') return (await this.#ranked(query, documents, mode, options)).slice(0, k);
+        if (mode !== 'dense') return this.#ranked(query, documents, mode, options, k);
         if (documents.length === 0) return [];
         const vectors = await this.#searchVectors(query, documents, options);
         // topK searches large matrices on worker threads and small ones inline; k past the rows gives all rows.
         const { indices, scores } = await topK(vectors[0], documentMatrix(vectors), k);
         return Array.from(indices, (index, i) => ({ text: documents[index], index, ...this.#result(scores[i], 'fastembed_cosine') }));
       },
-      () => this.#fallbackRanked(query, documents).slice(0, k),
+      () => this.#fallbackRanked(query, documents, k),
     );
   }
 
@@ -261,17 +261,17 @@ export class SimilarityService {
   }
 
   /** Every document ranked by `mode`: cosine, BM25 (without the model), or both fused. */
-  async #ranked(query: string, documents: string[], mode: SearchMode, options: SearchOptions): Promise<DocumentMatch[]> {
+  async #ranked(query: string, documents: string[], mode: SearchMode, options: SearchOptions, limit?: number): Promise<DocumentMatch[]> {
     const lexical = mode === 'dense' ? undefined : this.#lexical.scores(query, documents, options.lexical);
     const dense = mode === 'lexical' ? undefined : await this.#scores(query, documents, options);
     const method = mode === 'dense' ? 'fastembed_cosine' : mode === 'lexical' ? 'bm25' : 'hybrid';
-    return rankMatches(documents, { dense, lexical }, method, options, (s, m) => this.#result(s, m));
+    return rankMatches(documents, { dense, lexical }, method, options, (s, m) => this.#result(s, m), limit);
   }
 
   /** A search's answer while the model is unavailable: Jaccard, or BM25 with fallbackRanking 'bm25'. */
-  #fallbackRanked(query: string, documents: string[]): DocumentMatch[] {
-    if (this.config.fallbackRanking === 'jaccard') return this.#fallbackMatches(query, documents).sort(byScore);
-    return rankMatches(documents, { lexical: this.#lexical.scores(query, documents) }, 'bm25_fallback', {}, (s, m) => this.#result(s, m));
+  #fallbackRanked(query: string, documents: string[], limit?: number): DocumentMatch[] {
+    if (this.config.fallbackRanking === 'jaccard') return this.#fallbackMatches(query, documents).sort(byScore).slice(0, limit);
+    return rankMatches(documents, { lexical: this.#lexical.scores(query, documents) }, 'bm25_fallback', {}, (s, m) => this.#result(s, m), limit);
   }
 
   #fallbackMatches(query: string, documents: string[]): DocumentMatch[] {

@@ -72,6 +72,17 @@ describe('search modes', () => {
     expect(topRrf.similarity).toBeCloseTo(1 / (60 + denseRank) + (lexRank > 0 ? 1 / (60 + lexRank) : 0), 12);
   });
 
+  test('a documents array changed in place is indexed again; an equal one parsed anew is recognised', async () => {
+    const mine = [...docs];
+    const before = await service.findMostSimilar(query, mine, 3, { mode: 'lexical' });
+    const best = before[0].index;
+    mine[best] = 'an unrelated sentence about weather';
+    const after = await service.findMostSimilar(query, mine, 3, { mode: 'lexical' });
+    expect(after.map((m) => m.index)).not.toContain(best);
+    expect(after).toEqual((await service.findMostSimilar(query, JSON.parse(JSON.stringify(mine)) as string[], 3, { mode: 'lexical' })));
+    expect(after.map((m) => m.index)).toEqual(Array.from(LexicalIndex.build(mine).search(query, 3).ids));
+  });
+
   test('searchPage pages the same ranking in every mode', async () => {
     for (const mode of ['dense', 'lexical', 'hybrid'] as const) {
       const all = await service.findMostSimilar(query, docs, docs.length, { mode });
