@@ -17,7 +17,7 @@ export interface HybridLatency {
 }
 
 export async function hybridAgainstDense(modelDir: string, cacheDir: string, documents: string[], queries: string[]): Promise<HybridLatency> {
-  const service = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: modelDir, cacheDir, fallback: false, cacheSize: documents.length + 4 * queries.length, maxRequestTokens: 0 });
+  const service = await SimilarityService.create({ model: 'all-MiniLM-L6-v2', modelPath: modelDir, cacheDir, fallback: false, cacheSize: documents.length + 4 * queries.length, maxRequestTokens: 0, timeout: 0 });
   try {
     await service.findMostSimilar('warm up', documents, 10, { mode: 'hybrid' });
     const dense: number[] = [];

@@ -360,6 +360,11 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   lines.push(`Machine: ${describeMachine()}`);
+  if (results.length === 0 && hybrid) {
+    lines.push('', ...hybridLines(hybrid, model.modelDir, model.trained));
+    console.log(lines.join('\n'));
+    return;
+  }
   const versions = results.flatMap((r) => (r.outcome.ok ? [r.outcome.m.version] : []));
   lines.push(`Versions: ${[...new Set(versions)].join('; ')}. BM25 k1 = ${K1}, b = ${B}; top ${K}, one query at a time after ${WARMUP} warm-up queries.`);
   lines.push('');
