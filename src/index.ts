@@ -6,6 +6,7 @@
  * @module fastembed-native
  */
 export { Embedder, type EmbedderOptions, type EmbedOptions, type EmbeddingMatrix } from './engine/embedder.js';
+export type { AdmissionStats } from './engine/admission.js';
 export { embedStream, type EmbedStreamChunk, type EmbedStreamInput, type EmbedStreamOptions, type EmbedStreamProgress } from './engine/embed-stream.js';
 export { FastembedError, ClosedError, OverloadedError } from './util/errors.js';
 export {
