@@ -161,7 +161,7 @@ ${MODEL_HELP}`,
         }
       }
       const sink = await OutputSink.open(output, checkpoint?.bytes);
-      const writer = vectorWriter(format as StreamFormat, sink, { rows: checkpoint?.rows, dim: embedder.dim, withIds: values['id-field'] !== undefined });
+      const writer = await vectorWriter(format as StreamFormat, sink, { rows: checkpoint?.rows, dim: embedder.dim, withIds: values['id-field'] !== undefined });
       // A kill between rewriting the .npy header and writing the checkpoint leaves a header ahead of the rows kept.
       if (checkpoint) await writer.checkpoint();
       const started = performance.now();

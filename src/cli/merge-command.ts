@@ -2,8 +2,8 @@
 // would have written: NDJSON concatenated, .npy rows concatenated under one header, Arrow record batches copied into
 // one IPC file. Streams: memory does not depend on the sizes.
 import fs from 'node:fs';
-import { RecordBatchFileWriter, RecordBatchReader } from 'apache-arrow';
 import { parse, UsageError } from './args.js';
+import { loadArrow } from './arrow.js';
 import { checkpointPath } from './checkpoint.js';
 import { write, type Command } from './console.js';
 import { npyHeader } from './output.js';
@@ -73,6 +73,7 @@ input, row for row and byte for byte. The format comes from the file names (.ndj
       await sink.write(npyHeader(rows, dim));
       for (const [i, part] of positionals.entries()) await copy(part, shapes[i].dataStart, sink);
     } else {
+      const { RecordBatchFileWriter, RecordBatchReader } = await loadArrow();
       const writer = new RecordBatchFileWriter();
       const pump = (async () => {
         for await (const bytes of writer) await sink.write(bytes);

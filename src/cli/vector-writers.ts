@@ -3,7 +3,8 @@
 // a valid array whenever a checkpoint says so) and Arrow IPC (apache-arrow: an index column, an optional id column
 // and a fixed-size-list<float32> vector column, read by pyarrow, pandas, polars, DuckDB and LanceDB).
 import fs from 'node:fs';
-import { Field, FixedSizeList, Float32, Int64, makeData, RecordBatch, RecordBatchFileWriter, Schema, Struct, Utf8, vectorFromArray, type Data } from 'apache-arrow';
+import type { Data, Field, FixedSizeList, Float32, RecordBatchFileWriter, Schema } from 'apache-arrow';
+import { loadArrow, type ArrowModule } from './arrow.js';
 import { UsageError } from './args.js';
 import { ndjsonRow, npyHeader } from './output.js';
 
@@ -149,12 +150,15 @@ class ArrowWriter implements VectorWriter {
   #schema: Schema | undefined;
   #writer: RecordBatchFileWriter | undefined;
   #pump: Promise<void> | undefined;
-  constructor(sink: OutputSink, withIds: boolean, dim: number) {
+  readonly #arrow: ArrowModule;
+  constructor(arrow: ArrowModule, sink: OutputSink, withIds: boolean, dim: number) {
+    this.#arrow = arrow;
     this.#sink = sink;
     this.#withIds = withIds;
     this.#dim = dim;
   }
   #start(dim: number): void {
+    const { Field, FixedSizeList, Float32, Int64, RecordBatchFileWriter, Schema, Utf8 } = this.#arrow;
     const fields: Field[] = [new Field('index', new Int64(), false)];
     if (this.#withIds) fields.push(new Field('id', new Utf8(), false));
     fields.push(new Field('vector', new FixedSizeList(dim, new Field('item', new Float32(), false)), false));
@@ -167,6 +171,7 @@ class ArrowWriter implements VectorWriter {
     })();
   }
   async write({ indices, ids, data, rows, dim }: Rows): Promise<void> {
+    const { Float32, Int64, makeData, RecordBatch, Struct, Utf8, vectorFromArray } = this.#arrow;
     if (!this.#writer) this.#start(dim);
     const schema = this.#schema!;
     const children: Data[] = [makeData({ type: new Int64(), length: rows, data: BigInt64Array.from(indices, BigInt) })];
@@ -190,7 +195,7 @@ class ArrowWriter implements VectorWriter {
 }
 
 /** A writer of `format` over `sink`; a resumed one continues after `rows` rows of `dim`. */
-export function vectorWriter(format: StreamFormat, sink: OutputSink, options: { rows?: number; dim: number; withIds: boolean }): VectorWriter {
+export async function vectorWriter(format: StreamFormat, sink: OutputSink, options: { rows?: number; dim: number; withIds: boolean }): Promise<VectorWriter> {
   switch (format) {
     case 'ndjson':
       return new NdjsonWriter(sink, options.rows ?? 0);
@@ -198,6 +203,6 @@ export function vectorWriter(format: StreamFormat, sink: OutputSink, options: { 
       return new NpyWriter(sink, options.rows ?? 0, options.dim);
     case 'arrow':
       if (options.rows) throw new UsageError('an Arrow file cannot be resumed (its footer is written at the end); use ndjson or npy with --resume');
-      return new ArrowWriter(sink, options.withIds, options.dim);
+      return new ArrowWriter(await loadArrow(), sink, options.withIds, options.dim);
   }
 }
