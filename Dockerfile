@@ -3,7 +3,9 @@
 FROM node:22-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends cmake g++ make && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+# The image's npm (10) ignores package.json's allowScripts: skip onnxruntime-node's CUDA download by its own switch.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 COPY scripts ./scripts
 COPY native ./native
 COPY CMakeLists.txt binding.gyp tsup.config.ts tsconfig.json ./

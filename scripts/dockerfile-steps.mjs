@@ -29,15 +29,21 @@ if (stages.length !== 2) throw new Error(`expected a build and a final stage, fo
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-docker-'));
 const dirs = { build: path.join(work, 'build'), final: path.join(work, 'final') };
+/** Applies an ENV line's `KEY=value` pairs. */
+const setEnv = (env, pairs) => {
+  for (const kv of pairs) env[kv.split('=')[0]] = kv.split('=').slice(1).join('=');
+};
 const copy = (from, to) => fs.cpSync(from, to, { recursive: true, dereference: false });
 let server;
 try {
   // Build stage.
+  const buildEnv = { ...process.env };
   let cwd = dirs.build;
   for (const step of stages[0].steps) {
     const [op, ...rest] = step.split(/\s+/);
     const args = rest.join(' ');
-    if (op === 'WORKDIR') {
+    if (op === 'ENV') setEnv(buildEnv, rest);
+    else if (op === 'WORKDIR') {
       cwd = path.join(dirs.build, args);
       fs.mkdirSync(cwd, { recursive: true });
     } else if (op === 'COPY') {
@@ -50,7 +56,7 @@ try {
         continue;
       }
       console.log('dockerfile-steps: RUN', args.slice(0, 100));
-      execSync(args, { cwd, stdio: 'inherit', shell: '/bin/bash' });
+      execSync(args, { cwd, env: buildEnv, stdio: 'inherit', shell: '/bin/bash' });
     }
   }
   // Final stage: only what it copies from the build stage.
@@ -59,7 +65,7 @@ try {
   cwd = dirs.final;
   for (const step of stages[1].steps) {
     const [op, ...rest] = step.split(/\s+/);
-    if (op === 'ENV') for (const kv of rest) env[kv.split('=')[0]] = kv.split('=').slice(1).join('=');
+    if (op === 'ENV') setEnv(env, rest);
     else if (op === 'WORKDIR') {
       cwd = path.join(dirs.final, rest.join(' '));
       fs.mkdirSync(cwd, { recursive: true });
