@@ -32,6 +32,7 @@ export {
   type DocumentMatch,
   type SearchPage,
   type CallOptions,
+  type PreloadOptions,
   type SearchOptions,
   type SearchMode,
   type FusionOptions,

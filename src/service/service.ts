@@ -22,9 +22,11 @@ import { cosine, scoreAll, topK } from '../runtime/vector.js';
 import { byScore, documentMatrix, passages, rankMatches } from './ranking.js';
 import { checkSearchOptions, type SearchMode } from './hybrid.js';
 import { LexicalIndexes } from './lexical-indexes.js';
+import { isTextStream, preloadStream, type PreloadOptions } from './preload-stream.js';
 
 export type * from './service-types.js';
 export type { ModelInfo } from './model-info.js';
+export type { PreloadOptions } from './preload-stream.js';
 
 
 export class SimilarityService {
@@ -189,14 +191,25 @@ export class SimilarityService {
     };
   }
 
-  /** Embeds and caches documents ahead of time (e.g. a document set at start-up), as search will embed them. */
-  async preload(texts: string[], options: CallOptions = {}): Promise<number> {
-    assertTexts(texts);
-    await this.#calls.call('preload', async () => {
+  /**
+   * Embeds and caches documents ahead of time (e.g. a document set at start-up), as search will embed them, and
+   * returns how many were read. `texts` may be an array or, for a corpus too large to hold, any (async) iterable of
+   * strings (a generator, a Readable in object mode): it is embedded in chunks of `chunkSize`, reading the next while
+   * one embeds. Only as many vectors as the cache holds (`cacheSize`, plus the disk or Redis store) stay cached.
+   */
+  async preload(texts: readonly string[] | Iterable<string> | AsyncIterable<string>, options: PreloadOptions = {}): Promise<number> {
+    const stream = !Array.isArray(texts);
+    if (stream && !isTextStream(texts)) {
+      throw invalidArgument('type', `texts must be an array or an (async) iterable of strings, got ${texts === null ? 'null' : typeof texts}`);
+    }
+    if (!stream) assertTexts(texts);
+    return this.#calls.call('preload', async () => {
       const source = await this.#vectorSource();
-      return source.vectors(passages(source.embedder, texts), options);
+      const embed = (chunk: string[]) => source.vectors(passages(source.embedder, chunk), options);
+      if (stream) return preloadStream(texts, embed, options);
+      await embed(texts as string[]);
+      return (texts as string[]).length;
     });
-    return texts.length;
   }
 
   /**

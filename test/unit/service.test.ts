@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { Embedder } from '../../src/engine/embedder.js';
 import { SimilarityService } from '../../src/service/service.js';
@@ -209,6 +210,36 @@ describe('cache', () => {
     expect(await s.preload(sentences.slice(0, 10))).toBe(10);
     await s.findMostSimilar(sentences[0], sentences.slice(1, 10), 3);
     expect(s.getStats().cache.hits).toBe(10);
+    await s.close();
+  });
+
+  test('preload reads an iterable or a Readable in chunks, one chunk ahead, and caches every text', async () => {
+    const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir, enableCache: true });
+    const texts = sentences.slice(0, 25).map((t, i) => `preload stream ${i}: ${t}`);
+    let read = 0;
+    let maxAhead = 0;
+    const progress: number[] = [];
+    function* source() {
+      for (const t of texts) {
+        read++;
+        maxAhead = Math.max(maxAhead, read - (progress.at(-1) ?? 0));
+        yield t;
+      }
+    }
+    expect(await s.preload(source(), { chunkSize: 4, onProgress: (n) => progress.push(n) })).toBe(25);
+    expect(progress).toEqual([4, 8, 12, 16, 20, 24, 25]);
+    expect(maxAhead).toBeLessThanOrEqual(2 * 4 + 1); // the chunk embedding, the chunk being read, and one text
+    const before = s.getStats().cache.hits;
+    await s.findMostSimilar('a query that was not preloaded', texts, 3);
+    expect(s.getStats().cache.hits - before).toBe(25);
+
+    const more = sentences.slice(25, 31);
+    expect(await s.preload(Readable.from(more), { chunkSize: 4 })).toBe(6);
+    await expect(s.preload((async function* () { yield 'fine'; yield 42 as unknown as string; })())).rejects.toThrow(/texts item 1 must be a string, got number/);
+    await expect(s.preload(12 as unknown as string[])).rejects.toThrow(TypeError);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(s.preload(source(), { chunkSize: 4, signal: controller.signal })).rejects.toThrow(/abort/i);
     await s.close();
   });
 });
