@@ -11,6 +11,7 @@
         "native/session_pool.cc",
         "native/vector_bindings.cc",
         "native/vector_math.cc",
+        "native/vector_quant.cc",
         "native/workers.cc"
       ],
       "include_dirs": [

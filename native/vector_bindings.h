@@ -1,4 +1,5 @@
-// JS bindings of the SIMD vector math (dot, cosine, normalize, scoreAll, topK, topKAsync).
+// JS bindings of the SIMD vector math (dot, cosine, normalize, scoreAll, topK, topKAsync) and of the compact
+// vectors (quantizeInt8, packSigns, compactScoreAll, compactTopK, compactTopKAsync).
 #pragma once
 
 #include <napi.h>
