@@ -26,6 +26,13 @@ export { defaultCacheDir, ensureModelDir, checkModelDir, type ResolveOptions } f
 export { loadOnnxRuntime, runtimeCandidates, type Metric, type TopKResult } from './runtime/binding.js';
 export { dot, cosine, normalize, scoreAll, topK, topKSync, ASYNC_TOPK_ELEMENTS } from './runtime/vector.js';
 export {
+  CompactVectorIndex,
+  type CompactIndexOptions,
+  type CompactPrecision,
+  type CompactSearchOptions,
+  type CompactSearchResult,
+} from './runtime/compact-vectors.js';
+export {
   SimilarityService,
   type SimilarityMethod,
   type SimilarityResult,
