@@ -154,10 +154,34 @@ uint32_t HammingNeon(const uint8_t* a, const uint8_t* b, size_t words) {
 }
 #endif
 
+// Kernels over a block of rows, each compiled for its level's target so the per-row kernel inlines into the loop: a
+// call through a pointer per row, and the constants it reloads, cost as much as the work on a 48-byte row.
+#define FE_ROW_KERNELS(Name, Attr, DotFn, HammingFn)                                                                  \
+  Attr void DotRows##Name(const int8_t* q, const int8_t* codes, size_t dim, size_t count, int32_t q_sum, int32_t* out) { \
+    for (size_t r = 0; r < count; ++r) out[r] = DotFn(q, codes + r * dim, dim, q_sum);                               \
+  }                                                                                                                   \
+  Attr void HammingRows##Name(const uint8_t* q, const uint8_t* bits, size_t words, size_t count, uint16_t* out) {       \
+    for (size_t r = 0; r < count; ++r) out[r] = static_cast<uint16_t>(HammingFn(q, bits + r * words * 8, words));     \
+  }
+
+FE_ROW_KERNELS(Scalar, , DotI8Scalar, HammingScalar)
+#if FE_QX64
+FE_ROW_KERNELS(Avx2, __attribute__((target("avx2,popcnt"))), DotI8Avx2, HammingAvx2)
+#pragma GCC diagnostic push  // GCC 12's AVX-512 headers warn on their own _mm*_undefined_* (a GCC bug)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+FE_ROW_KERNELS(Vnni, __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,popcnt"))), DotI8Vnni, HammingAvx2)
+#pragma GCC diagnostic pop
+#endif
+#if FE_QNEON
+FE_ROW_KERNELS(Neon, , DotI8Neon, HammingNeon)
+#endif
+
 struct QuantKernels {
-  // q · x over n codes; q_sum = Σq, which only the VNNI kernel needs.
-  int32_t (*dot)(const int8_t* q, const int8_t* x, size_t n, int32_t q_sum);
-  uint32_t (*hamming)(const uint8_t* a, const uint8_t* b, size_t words);
+  // codes · q for `count` rows of `dim` codes; q_sum = Σq, which only the VNNI kernel needs.
+  void (*dot_rows)(const int8_t* q, const int8_t* codes, size_t dim, size_t count, int32_t q_sum, int32_t* out);
+  // Hamming distances of `count` rows of `words` 64-bit words to q (dim ≤ 65535 fits uint16).
+  void (*hamming_rows)(const uint8_t* q, const uint8_t* bits, size_t words, size_t count, uint16_t* out);
   const char* name;
 };
 
@@ -166,13 +190,13 @@ QuantKernels Best() {
   __builtin_cpu_init();
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
   if (avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
-    return {DotI8Vnni, HammingAvx2, "avx512vnni"};
+    return {DotRowsVnni, HammingRowsVnni, "avx512vnni"};
   }
-  if (avx2) return {DotI8Avx2, HammingAvx2, "avx2"};
+  if (avx2) return {DotRowsAvx2, HammingRowsAvx2, "avx2"};
 #elif FE_QNEON
-  return {DotI8Neon, HammingNeon, FE_NEON_NAME};
+  return {DotRowsNeon, HammingRowsNeon, FE_NEON_NAME};
 #endif
-  return {DotI8Scalar, HammingScalar, "scalar"};
+  return {DotRowsScalar, HammingRowsScalar, "scalar"};
 }
 
 // The same switch as the fp32 kernels (vector_math.cc): FASTEMBED_SIMD=scalar|avx2 caps the level so each path can
@@ -181,10 +205,10 @@ const QuantKernels& QK() {
   static const QuantKernels kernels = [] {
     const char* force = std::getenv("FASTEMBED_SIMD");
     const std::string level = force != nullptr ? force : "";
-    if (level == "scalar") return QuantKernels{DotI8Scalar, HammingScalar, "scalar"};
+    if (level == "scalar") return QuantKernels{DotRowsScalar, HammingRowsScalar, "scalar"};
 #if FE_QX64
     if (level == "avx2" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
-      return QuantKernels{DotI8Avx2, HammingAvx2, "avx2"};
+      return QuantKernels{DotRowsAvx2, HammingRowsAvx2, "avx2"};
     }
 #endif
     return Best();
@@ -218,21 +242,28 @@ inline bool Ahead(const Scored& a, const Scored& b) {  // higher score, then low
   return a.score != b.score ? a.score > b.score : a.index < b.index;
 }
 
+constexpr size_t kBlock = 1024;  // rows scored per kernel call: their scores stay in L1
+
 void Int8Range(const PreparedQuery& q, const CompactMatrix& m, size_t begin, size_t end, size_t size,
                std::vector<Scored>& heap) {
   const QuantKernels& kern = QK();
+  int32_t dots[kBlock];
   heap.clear();
   heap.reserve(size);
-  for (size_t r = begin; r < end; ++r) {
-    const float s = static_cast<float>(kern.dot(q.codes.data(), m.codes + r * m.dim, m.dim, q.sum)) * m.scales[r];
-    const Scored cand{static_cast<uint32_t>(r), std::isnan(s) ? -INFINITY : s};
-    if (heap.size() < size) {
-      heap.push_back(cand);
-      std::push_heap(heap.begin(), heap.end(), Ahead);  // the worst kept is on top
-    } else if (Ahead(cand, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), Ahead);
-      heap.back() = cand;
-      std::push_heap(heap.begin(), heap.end(), Ahead);
+  for (size_t b = begin; b < end; b += kBlock) {
+    const size_t n = std::min(kBlock, end - b);
+    kern.dot_rows(q.codes.data(), m.codes + b * m.dim, m.dim, n, q.sum, dots);
+    for (size_t i = 0; i < n; ++i) {
+      const float s = static_cast<float>(dots[i]) * m.scales[b + i];
+      const Scored cand{static_cast<uint32_t>(b + i), std::isnan(s) ? -INFINITY : s};
+      if (heap.size() < size) {
+        heap.push_back(cand);
+        std::push_heap(heap.begin(), heap.end(), Ahead);  // the worst kept is on top
+      } else if (Ahead(cand, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), Ahead);
+        heap.back() = cand;
+        std::push_heap(heap.begin(), heap.end(), Ahead);
+      }
     }
   }
 }
@@ -268,18 +299,22 @@ std::vector<Scored> Int8Pool(const PreparedQuery& q, const CompactMatrix& m, siz
 // find the distance t at which the pool fills, keep every row nearer than t and the first rows (lowest index) at t.
 std::vector<uint32_t> HammingPool(const PreparedQuery& q, const CompactMatrix& m, size_t size, int threads) {
   const size_t words = SignWords(m.dim);
-  const size_t stride = words * 8;
+  const size_t bins = m.dim + 1;
   const size_t parts = Parts(m.rows, threads);
   std::vector<uint16_t> dist(m.rows);  // dim ≤ 65535 (checked by the binding)
-  std::vector<std::vector<uint32_t>> hist(parts, std::vector<uint32_t>(m.dim + 1, 0));
+  std::vector<std::vector<uint32_t>> hist(parts);
   const QuantKernels& kern = QK();
-  Split(m.rows, parts, [&](size_t b, size_t e, size_t p) {
-    uint32_t* h = hist[p].data();
-    for (size_t r = b; r < e; ++r) {
-      const uint32_t d = kern.hamming(q.bits.data(), m.bits + r * stride, words);
-      dist[r] = static_cast<uint16_t>(d);
-      ++h[d];
+  Split(m.rows, parts, [&](size_t begin, size_t end, size_t p) {
+    // Four interleaved histograms: neighbouring rows often share a distance, and one counter would chain each
+    // increment on the store before it.
+    std::vector<uint32_t> h4(4 * bins, 0);
+    for (size_t b = begin; b < end; b += kBlock) {
+      const size_t n = std::min(kBlock, end - b);
+      kern.hamming_rows(q.bits.data(), m.bits + b * words * 8, words, n, &dist[b]);
+      for (size_t i = 0; i < n; ++i) ++h4[(i & 3) * bins + dist[b + i]];
     }
+    hist[p].assign(bins, 0);
+    for (size_t d = 0; d < bins; ++d) hist[p][d] = h4[d] + h4[bins + d] + h4[2 * bins + d] + h4[3 * bins + d];
   });
   size_t below = 0;  // rows nearer than t
   size_t t = 0;
@@ -289,12 +324,23 @@ std::vector<uint32_t> HammingPool(const PreparedQuery& q, const CompactMatrix& m
     if (below + at >= size) break;
     below += at;
   }
-  size_t ties = size - below;  // rows at distance t that still fit
+  // Rows at distance t that still fit go to the lowest indices: each part's share of them, in part order.
+  std::vector<size_t> ties(parts);
+  size_t left = size - below;
+  for (size_t p = 0; p < parts; ++p) {
+    ties[p] = t <= m.dim ? std::min<size_t>(left, hist[p][t]) : 0;
+    left -= ties[p];
+  }
+  std::vector<std::vector<uint32_t>> found(parts);
+  Split(m.rows, parts, [&](size_t begin, size_t end, size_t p) {
+    size_t tie = ties[p];
+    for (size_t r = begin; r < end; ++r) {
+      if (dist[r] < t || (dist[r] == t && tie > 0 && tie--)) found[p].push_back(static_cast<uint32_t>(r));
+    }
+  });
   std::vector<uint32_t> pool;
   pool.reserve(size);
-  for (size_t r = 0; r < m.rows; ++r) {
-    if (dist[r] < t || (dist[r] == t && ties > 0 && ties--)) pool.push_back(static_cast<uint32_t>(r));
-  }
+  for (auto& f : found) pool.insert(pool.end(), f.begin(), f.end());
   return pool;
 }
 
@@ -359,10 +405,17 @@ void CompactScoreAll(const float* query, const CompactMatrix& m, float* out) {
   const PreparedQuery q = Prepare(query, m);
   const QuantKernels& kern = QK();
   const size_t words = SignWords(m.dim);
-  for (size_t r = 0; r < m.rows; ++r) {
-    out[r] = m.codes != nullptr
-                 ? static_cast<float>(kern.dot(q.codes.data(), m.codes + r * m.dim, m.dim, q.sum)) * m.scales[r] * q.scale
-                 : static_cast<float>(kern.hamming(q.bits.data(), m.bits + r * words * 8, words));
+  int32_t dots[kBlock];
+  uint16_t dist[kBlock];
+  for (size_t b = 0; b < m.rows; b += kBlock) {
+    const size_t n = std::min(kBlock, m.rows - b);
+    if (m.codes != nullptr) {
+      kern.dot_rows(q.codes.data(), m.codes + b * m.dim, m.dim, n, q.sum, dots);
+      for (size_t i = 0; i < n; ++i) out[b + i] = static_cast<float>(dots[i]) * m.scales[b + i] * q.scale;
+    } else {
+      kern.hamming_rows(q.bits.data(), m.bits + b * words * 8, words, n, dist);
+      for (size_t i = 0; i < n; ++i) out[b + i] = dist[i];
+    }
   }
 }
 

@@ -44,6 +44,11 @@ export class CompactRows {
     return this.#capacity * this.bytesPerVector;
   }
 
+  /** Makes room for `rows` more rows up front (exactly, when the index is empty). */
+  reserve(rows: number): void {
+    this.#grow(rows);
+  }
+
   /** Appends fp32 rows (already normalised if the metric wants it): quantised or sign-packed, and kept if asked. */
   addFloats(vectors: Float32Array): void {
     const rows = vectors.length / this.dim;

@@ -141,7 +141,16 @@ export class CompactVectorIndex {
       throw invalidArgument('range', `CompactVectorIndex.add: vectors length ${vectors.length} is not a multiple of dim ${this.dim}`);
     }
     const first = this.size;
-    this.#rows.addFloats(this.metric === 'cosine' ? binding().normalize(vectors.slice(), this.dim) : vectors);
+    this.#rows.reserve(vectors.length / this.dim);
+    if (this.metric === 'dot') {
+      this.#rows.addFloats(vectors);
+      return first;
+    }
+    // Normalised copies a slice at a time, so adding a large matrix doesn't hold a second copy of all of it.
+    const step = Math.max(1, Math.floor(ASYNC_TOPK_ELEMENTS / this.dim)) * this.dim;
+    for (let at = 0; at < vectors.length; at += step) {
+      this.#rows.addFloats(binding().normalize(vectors.slice(at, at + step), this.dim));
+    }
     return first;
   }
 

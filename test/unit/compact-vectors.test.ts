@@ -291,6 +291,21 @@ describe('CompactVectorIndex', () => {
     expect(got.indices[0]).toBe(17);
   }, 60_000);
 
+  test('binary pools split over threads keep the lowest indices among rows tied at the cut-off distance, as one thread does', async () => {
+    const dim = 16; // 17 possible distances over 20,000 rows: hundreds of ties at every distance
+    const m = unitVectors(20_000, dim, seeded(8));
+    const index = bitsIndex(m, dim);
+    const q = m.slice(0, dim);
+    for (const candidates of [1, 37, 5000]) {
+      for (const floats of [undefined, m]) {
+        const one = native.compactTopK(q, { ...index, floats }, 10, candidates);
+        const two = await native.compactTopKAsync(q, { ...index, floats }, 10, candidates, 2);
+        expect(Array.from(two.indices)).toEqual(Array.from(one.indices));
+        expect(Array.from(two.scores)).toEqual(Array.from(one.scores));
+      }
+    }
+  });
+
   test('the async binding copies arrays that are not on a SharedArrayBuffer, so transferring them mid-search is safe', async () => {
     const dim = 64;
     const m = unitVectors(3000, dim, seeded(4));
