@@ -7,6 +7,7 @@
 #include "native_model.h"
 #include "ort_api.h"
 #include "vector_bindings.h"
+#include "workers.h"
 
 namespace fastembed {
 
@@ -34,6 +35,14 @@ Napi::Value LoadRuntime(const Napi::CallbackInfo& info) {
   }
 }
 
+// trimMemory() → Promise<boolean>: free malloc arena memory back to the OS (see TrimWorker).
+Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
+  auto* worker = new TrimWorker(info.Env());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -43,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadRuntime", Napi::Function::New<LoadRuntime>(env, "loadRuntime"));
   exports.Set("createModel", Napi::Function::New<NativeModel::Create>(env, "createModel"));
   exports.Set("apiVersion", Napi::Number::New(env, ORT_API_VERSION));
+  exports.Set("trimMemory", Napi::Function::New<TrimMemory>(env, "trimMemory"));
   RegisterVectorMath(env, exports);
   RegisterFloatJson(env, exports);
   return exports;

@@ -1,6 +1,9 @@
 #include "workers.h"
 
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "common.h"
 
@@ -129,5 +132,13 @@ Napi::Object TopKResultToJs(Napi::Env env, const std::vector<Scored>& result) {
   out.Set("scores", scores);
   return out;
 }
+
+void TrimWorker::Work() {
+#if defined(__GLIBC__)
+  released_ = malloc_trim(0) != 0;
+#endif
+}
+
+void TrimWorker::OnOK() { Resolve(Napi::Boolean::New(Env(), released_)); }
 
 }  // namespace fastembed

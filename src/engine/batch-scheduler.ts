@@ -3,6 +3,7 @@
 // batch on abort, and writing each batch's vectors into the call's output rows. Each call is first admitted by its
 // tokens and deadline (Admission), and bulk calls progress a few at a time.
 import type { NativeModel } from '../runtime/binding.js';
+import { nativeWork } from '../runtime/native-memory.js';
 import type { TokenizedText } from '../runtime/tokenizer.js';
 import { abortError, ClosedError } from '../util/errors.js';
 import { buildBatch, planBatches, takeBatch, type BatchPlanOptions } from './batching.js';
@@ -74,7 +75,7 @@ export class BatchScheduler {
         const rows = takeBatch(pending, tokenized, full, !this.#slots.shared(lane));
         if (!rows) return; // merged into an earlier turn's batch
         const batch = buildBatch(tokenized, rows);
-        const result = await this.#native.run(batch.inputIds, batch.attentionMask, null, [rows.length, batch.seqLen], token);
+        const result = await nativeWork(this.#native.run(batch.inputIds, batch.attentionMask, null, [rows.length, batch.seqLen], token));
         rows.forEach((r, i) => out.set(result.subarray(i * dim, (i + 1) * dim), r * dim));
         doneRows += rows.length;
         doneTokens(rows.reduce((sum, r) => sum + tokenized[r].length, 0));

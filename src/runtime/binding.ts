@@ -71,6 +71,8 @@ export interface NativeBinding {
   /** JSON text of `v`'s values, each the shortest decimal that reads back as the same float32; with `dim`, an array
    *  of rows of `dim` values. */
   floatsJson(v: Float32Array, dim?: number): string;
+  /** Frees glibc's malloc arena memory back to the OS (false elsewhere, or when there was none). */
+  trimMemory(): Promise<boolean>;
 }
 
 let cached: NativeBinding | undefined;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Tokenizer } from 'tokenizers';
 import { FastembedError } from '../util/errors.js';
 import { packageRoot } from '../util/paths.js';
+import { nativeWork } from './native-memory.js';
 
 type TokenizersModule = typeof import('tokenizers');
 let tokenizersModule: TokenizersModule | undefined;
@@ -106,7 +107,7 @@ export class TextTokenizer {
 
   async encodeBatch(texts: string[]): Promise<TokenizedText[]> {
     if (texts.length === 0) return [];
-    const encodings = await this.#tokenizer.encodeBatch(texts);
+    const encodings = await nativeWork(this.#tokenizer.encodeBatch(texts));
     return encodings.map((e) => {
       const ids = e.getIds();
       return { ids, length: ids.length, truncated: e.getOverflowing().length > 0 };
@@ -115,7 +116,7 @@ export class TextTokenizer {
 
   /** Each text's tokens with their strings and character offsets (after truncation). */
   async details(texts: string[]): Promise<TokenDetail[][]> {
-    const encodings = await this.#tokenizer.encodeBatch(texts);
+    const encodings = await nativeWork(this.#tokenizer.encodeBatch(texts));
     return encodings.map((e) => {
       const ids = e.getIds();
       const tokens = e.getTokens();
