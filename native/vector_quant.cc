@@ -240,6 +240,7 @@ const QuantKernels& QK() {
     const std::string level = force != nullptr ? force : "";
     if (level == "scalar") return QuantKernels{DotRowsScalar, HammingRowsScalar, "scalar"};
 #if FE_QX64
+    __builtin_cpu_init();
     if (level == "avx2" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
       return QuantKernels{DotRowsAvx2, HammingRowsAvx2, "avx2"};
     }

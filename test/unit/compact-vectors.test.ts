@@ -253,6 +253,15 @@ describe('CompactVectorIndex', () => {
     expect(top.indices[0]).toBe(49); // the last row of the first batch finds itself
   });
 
+  test('an empty index gives an empty result; k past the rows gives every row, ranked', async () => {
+    for (const precision of ['int8', 'binary'] as const) {
+      expect((await new CompactVectorIndex(16, { precision }).search(new Float32Array(16).fill(1), 5)).indices.length).toBe(0);
+      const all = CompactVectorIndex.from(docs, 16, { precision }).searchSync(docs.slice(0, 16), 500);
+      expect(Array.from(all.indices).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      expect(Array.from(all.indices)).toEqual(Array.from(topKSync(docs.slice(0, 16), docs, 50, 'dot').indices));
+    }
+  });
+
   test('cosine normalises copies: the caller\'s vectors are untouched, scaled vectors score the same', () => {
     const scaled = docs.map((v) => v * 3);
     const index = CompactVectorIndex.from(scaled, 16);
