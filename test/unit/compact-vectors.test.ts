@@ -1,8 +1,9 @@
 // Compact vectors (int8 + scale, sign bits): the kernels against a scalar reference written here, every SIMD level
 // this CPU has against the scalar one (FASTEMBED_SIMD, in child processes), recall@10 against exact fp32 search on
 // random unit vectors and on SciFact with trained weights, and bad arguments.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -166,6 +167,61 @@ describe(`compact kernels (${native.compactSimdLevel}) against a scalar referenc
       got.ranks.forEach((r: number[], i: number) => expect(r).toEqual(scalar.ranks[i]));
     }
   });
+});
+
+// The NEON kernels (plain and with the dot-product extension) against the scalar ones on arm64, under qemu-user: a
+// small C++ program over native/vector_quant.cc, cross-compiled statically, run with FASTEMBED_SIMD=scalar and
+// without; the outputs must be identical. Needs aarch64-linux-gnu-g++ and qemu-aarch64-static (Debian:
+// g++-aarch64-linux-gnu, qemu-user-static).
+const NEON_PROBE = `// Prints the compact kernels' answers, so two runs (FASTEMBED_SIMD=scalar and the default) can be diffed.
+#include "vector_quant.h"
+#include <cstdio>
+#include <random>
+using namespace fastembed;
+int main() {
+  std::mt19937 g(7); std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  printf("level %s\\n", CompactSimdLevel());
+  for (size_t dim : {1, 7, 15, 16, 17, 63, 64, 65, 128, 384, 385, 1000}) {
+    const size_t rows = 67;
+    std::vector<float> m(rows * dim), q(dim);
+    for (auto& x : m) x = u(g);
+    for (auto& x : q) x = u(g);
+    std::vector<int8_t> codes(rows * dim); std::vector<float> scales(rows);
+    const size_t stride = SignWords(dim) * 8;
+    std::vector<uint8_t> bits(rows * stride);
+    for (size_t r = 0; r < rows; ++r) { scales[r] = QuantizeInt8(&m[r * dim], dim, &codes[r * dim]); PackSigns(&m[r * dim], dim, &bits[r * stride]); }
+    CompactMatrix a; a.rows = rows; a.dim = dim; a.codes = codes.data(); a.scales = scales.data();
+    CompactMatrix b; b.rows = rows; b.dim = dim; b.bits = bits.data();
+    std::vector<float> out(rows);
+    CompactScoreAll(q.data(), a, out.data()); printf("dim %zu int8", dim); for (float v : out) printf(" %.9g", v); printf("\\n");
+    CompactScoreAll(q.data(), b, out.data()); printf("dim %zu ham", dim); for (float v : out) printf(" %.0f", v); printf("\\n");
+    CompactMatrix af = a; af.floats = m.data(); CompactMatrix bf = b; bf.floats = m.data();
+    for (const CompactMatrix* c : {&a, &b, &af, &bf}) {
+      CompactResult r = CompactTopK(q.data(), *c, 10, 20, 2);
+      printf("top"); for (auto& s : r.top) printf(" %u:%.4f", s.index, s.score); printf("\\n");
+    }
+  }
+}
+`;
+const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const neonSkip = !onPath('aarch64-linux-gnu-g++') ? 'no aarch64-linux-gnu-g++' : !onPath('qemu-aarch64-static') ? 'no qemu-aarch64-static' : undefined;
+describe(`NEON compact kernels under qemu-user${neonSkip ? ` — skipped: ${neonSkip}` : ''}`, () => {
+  test.skipIf(neonSkip !== undefined).each([['neon', ''], ['neon-dotprod', '-march=armv8.2-a+dotprod']])('%s gives the scalar answers', (level, march) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-neon-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'probe.cc'), NEON_PROBE);
+      const exe = path.join(dir, 'probe');
+      const native = ['vector_quant.cc', 'vector_math.cc'].map((f) => path.join(ROOT, 'native', f));
+      execFileSync('aarch64-linux-gnu-g++', [...(march ? [march] : []), '-static', '-std=c++17', '-O2', `-I${path.join(ROOT, 'native')}`, path.join(dir, 'probe.cc'), ...native, '-o', exe, '-lpthread']);
+      const run = (simd: string) => execFileSync('qemu-aarch64-static', ['-cpu', 'max', exe], { env: { ...process.env, FASTEMBED_SIMD: simd }, encoding: 'utf8' }).split('\n');
+      const [scalar, neon] = [run('scalar'), run('')];
+      expect(scalar[0]).toBe('level scalar');
+      expect(neon[0]).toBe(`level ${level}`);
+      expect(neon.slice(1)).toEqual(scalar.slice(1));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 /** Recall@10 of the index against exact fp32 top-10 (dot product of unit vectors), over every query. */
