@@ -98,6 +98,7 @@ Napi::Value NativeModel::Create(const Napi::CallbackInfo& info) {
     }
     if (o.Has("allowSpinning")) req.pool.allow_spinning = o.Get("allowSpinning").ToBoolean().Value();
     if (o.Has("prepackWeights")) req.pool.prepack = o.Get("prepackWeights").ToBoolean().Value();
+    if (o.Has("threadNice")) req.pool.thread_nice = o.Get("threadNice").ToNumber().Int32Value();
     if (o.Has("normalize")) req.normalize = o.Get("normalize").ToBoolean().Value();
     if (o.Has("pooling")) {
       const std::string p = o.Get("pooling").ToString().Utf8Value();
@@ -108,6 +109,7 @@ Napi::Value NativeModel::Create(const Napi::CallbackInfo& info) {
     }
   }
   if (req.pool.pool_size < 1 || req.pool.pool_size > 64) FE_THROW_RANGE(env, "createModel: poolSize must be 1..64");
+  if (req.pool.thread_nice < 0 || req.pool.thread_nice > 19) FE_THROW_RANGE(env, "createModel: threadNice must be 0..19");
   if (req.pool.intra_op_threads < 0 || req.pool.intra_op_threads > 256) {
     FE_THROW_RANGE(env, "createModel: intraOpThreads must be 0 (auto) .. 256");
   }

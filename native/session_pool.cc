@@ -68,6 +68,7 @@ SessionPool::SessionPool(const std::string& model_path, const SessionPoolOptions
     threads = std::max(1, cores / pool_size);
   }
   intra_op_threads_ = threads;
+  thread_nice_ = options.thread_nice;
 
   // With a cache path, ORT's optimised graph is saved once in ORT format (ending .ort) and every session of the pool
   // is created on one read-only mapping of it, its initializers used in place: one copy of the weights per process

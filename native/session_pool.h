@@ -20,6 +20,7 @@ struct SessionPoolOptions {
   std::string optimized_model_path;  // "" = don't cache the optimised graph
   bool allow_spinning = true;        // ORT worker threads spin between ops; off saves CPU for other work
   bool prepack = true;               // ORT's prepacked weights: faster, but one more copy of them per session
+  int thread_nice = 0;               // nice value of the threads that run inference (Linux); 0 leaves them be
 };
 
 // What the model expects and returns, read from the model itself (no hard-coded names).
@@ -69,6 +70,7 @@ class SessionPool {
   const ModelSignature& signature() const { return signature_; }
   size_t size() const { return sessions_.size(); }
   int intra_op_threads() const { return intra_op_threads_; }
+  int thread_nice() const { return thread_nice_; }
   bool loaded_from_cache() const { return loaded_from_cache_; }
 
  private:
@@ -94,6 +96,7 @@ class SessionPool {
   int pending_jobs_ = 0;
   bool closed_ = false;
   int intra_op_threads_ = 1;
+  int thread_nice_ = 0;
   bool loaded_from_cache_ = false;
   ModelSignature signature_;
 };

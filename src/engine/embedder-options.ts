@@ -35,6 +35,12 @@ export interface EmbedderOptions {
   maxQueueTokens?: number;
   /** Intra-op threads per session (default: cores / poolSize). */
   threads?: number;
+  /**
+   * Nice value (0–19, Linux) of the threads that run inference, so that under full load the JS thread (a server's
+   * health checks and refusals, your timers) runs first; the model gets the same CPU time. Default 0 (unchanged);
+   * SimilarityService and `serve` use 10. A thread's priority is never raised again.
+   */
+  inferenceNice?: number;
   /** Path of a libonnxruntime to use (e.g. a GPU build); also ONNX_PATH. */
   onnxRuntimePath?: string;
   /** Progress bar on a TTY while downloading. */
@@ -102,6 +108,7 @@ export function validateEmbedderOptions(options: EmbedderOptions): void {
   optionalIntegerInRange(options.tokenBudget, 'tokenBudget', 1 << 22);
   optionalIntegerInRange(options.poolSize, 'poolSize', 64);
   optionalIntegerInRange(options.threads, 'threads', 256);
+  optionalIntegerInRange(options.inferenceNice, 'inferenceNice', 19, 0);
   optionalIntegerInRange(options.maxQueueTokens, 'maxQueueTokens', Number.MAX_SAFE_INTEGER);
   if (options.quantize !== undefined && options.quantize !== 'none' && options.quantize !== 'int8') {
     throw invalidArgument('range', `quantize must be 'none' or 'int8', got ${String(options.quantize)}`);

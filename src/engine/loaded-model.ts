@@ -106,6 +106,7 @@ export async function loadModel(options: EmbedderOptions): Promise<LoadedModel> 
       // threads only help when every thread has a CPU of its own.
       intraOpThreads: threads,
       allowSpinning: poolSize * threads <= cpus,
+      threadNice: options.inferenceNice ?? 0,
       optimizedModelPath,
       prepackWeights: options.prepackWeights ?? poolSize === 1,
       pooling: recipe.pooling,

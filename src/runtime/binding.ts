@@ -52,6 +52,8 @@ export interface CreateModelOptions {
   /** ORT's prepacked weights (default true): ~5% faster, one more copy of the weights per session. */
   prepackWeights?: boolean;
   allowSpinning?: boolean;
+  /** Nice value (0–19) of the threads that run inference (Linux). */
+  threadNice?: number;
   pooling?: Pooling;
   normalize?: boolean;
 }

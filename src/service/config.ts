@@ -30,6 +30,8 @@ export interface SimilarityConfig {
   poolSize: number;
   /** Intra-op threads per session; 0 = cores / poolSize. */
   threads: number;
+  /** Nice value (0–19) of the inference threads: under full load the event loop runs first (see EmbedderOptions). */
+  inferenceNice: number;
   /** Per-request embedding timeout in milliseconds (0 = none); on expiry the fallback answers. */
   timeout: number;
   /**
@@ -73,6 +75,7 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   enableCache: true,
   poolSize: 1,
   threads: 0,
+  inferenceNice: 10,
   timeout: 30_000,
   // Off in the library: a caller who did not ask for Jaccard scores gets the model's error, not other numbers.
   // `serve` turns it on (the original service's behaviour); a config file or FASTEMBED_FALLBACK can too.
@@ -143,6 +146,7 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   enableCache: bool,
   poolSize: int(1, 64),
   threads: int(0, 256),
+  inferenceNice: int(0, 19),
   timeout: int(0, 3_600_000),
   fallback: bool,
   fallbackRanking: (v) => (v === 'jaccard' || v === 'bm25' ? undefined : "must be 'jaccard' or 'bm25'"),
@@ -189,6 +193,7 @@ const FILE_KEYS: Record<string, [keyof SimilarityConfig, (v: unknown) => unknown
   enable_cache: ['enableCache', (v) => v],
   pool_size: ['poolSize', (v) => v],
   threads: ['threads', (v) => v],
+  inference_nice: ['inferenceNice', (v) => v],
   timeout_seconds: ['timeout', (v) => (typeof v === 'number' ? Math.round(v * 1000) : v)],
   fallback_enabled: ['fallback', (v) => v],
   fallback_ranking: ['fallbackRanking', (v) => v],
@@ -257,6 +262,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>> 
   flag('FASTEMBED_ENABLE_CACHE', 'enableCache');
   num('FASTEMBED_POOL_SIZE', 'poolSize');
   num('FASTEMBED_THREADS', 'threads');
+  num('FASTEMBED_INFERENCE_NICE', 'inferenceNice');
   num('FASTEMBED_TIMEOUT_SECONDS', 'timeout', 1000);
   flag('FASTEMBED_FALLBACK', 'fallback');
   text('FASTEMBED_FALLBACK_RANKING', 'fallbackRanking');
@@ -283,6 +289,7 @@ export function embedderOptionsFrom(c: SimilarityConfig): EmbedderOptions {
     poolSize: c.poolSize,
     maxQueueTokens: c.maxQueueTokens || undefined,
     threads: c.threads || undefined,
+    inferenceNice: c.inferenceNice,
     onnxRuntimePath: c.onnxRuntimePath,
   };
 }

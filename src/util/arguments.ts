@@ -3,10 +3,10 @@
 import { invalidArgument } from './errors.js';
 
 /** An optional integer option from 1 to max; undefined passes. */
-export function optionalIntegerInRange(value: unknown, name: string, max: number): void {
+export function optionalIntegerInRange(value: unknown, name: string, max: number, min = 1): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw invalidArgument('range', `${name} must be an integer from 1 to ${max}, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument('range', `${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
   }
 }
 
