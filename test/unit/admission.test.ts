@@ -22,6 +22,7 @@ function clocked(options: { maxQueueTokens?: number; bulkLimit?: number } = {}) 
 /** Runs `tokens` through at `perMs` tokens a millisecond in batches of `batch`, so the speed gets measured. */
 function measure(c: ReturnType<typeof clocked>, tokens: number, perMs: number, batch = 500) {
   const ticket = c.take(tokens);
+  ticket.settle(tokens, true);
   for (let done = 0; done < tokens; done += batch) {
     c.advance(batch / perMs);
     ticket.done(batch);
@@ -74,20 +75,42 @@ describe('Admission', () => {
     const c = clocked();
     measure(c, 10_000, 10); // 10 tokens/ms
     expect(c.admission.stats().tokensPerSecond).toBeCloseTo(10_000, -2);
-    c.take(100_000, 30_000); // queued: 10 s of work
-    expect(c.admission.stats().predictedWaitMs).toBeCloseTo(10_000, -2);
-    // 10 s + 10 s fits 30 s × 0.7 …
-    expect(() => c.take(100_000, 30_000)).not.toThrow();
-    // … 20 s + 10 s does not, and the wait is the excess: 30 s − 21 s.
+    c.take(50_000, 30_000); // queued: 5 s of work
+    expect(c.admission.stats().predictedWaitMs).toBeCloseTo(5_000, -2);
+    // 5 s + 5 s fits 30 s × 0.5 (half the deadline is kept for a model that slows down) …
+    expect(() => c.take(50_000, 30_000)).not.toThrow();
+    // … 10 s + 10 s does not, and the wait is the excess: 20 s − 15 s.
     const err = refusal(() => c.take(100_000, 30_000));
     expect(err.code).toBe('ERR_OVERLOADED');
-    expect(err.retryAfterMs).toBeGreaterThan(8_500);
-    expect(err.retryAfterMs).toBeLessThan(9_500);
-    expect(err.message).toMatch(/deadline.*retry in 9 s/);
+    expect(err.retryAfterMs).toBeGreaterThan(4_500);
+    expect(err.retryAfterMs).toBeLessThan(5_500);
+    expect(err.message).toMatch(/deadline.*retry in 5 s/);
     expect(c.admission.stats().refused).toBe(1);
     // A shorter deadline is refused earlier; no deadline is never refused for time.
     refusal(() => c.take(1_000, 5_000));
     expect(() => c.take(1_000_000)).not.toThrow();
+  });
+
+  test('time with queries alone does not count against the bulk speed; time beside bulk work does', () => {
+    const c = clocked();
+    measure(c, 10_000, 10);
+    const query = c.take(50);
+    query.settle(50, false);
+    for (let i = 0; i < 100; i++) {
+      c.advance(100); // 10 s of queries, nothing else running
+      query.done(1);
+    }
+    query.release();
+    expect(c.admission.stats().tokensPerSecond).toBeCloseTo(10_000, -2);
+    // Queries that take half the time beside a bulk call halve what bulk work gets.
+    const bulk = c.take(20_000);
+    bulk.settle(20_000, true);
+    for (let i = 0; i < 40; i++) {
+      c.advance(100);
+      bulk.done(500);
+    }
+    bulk.release();
+    expect(c.admission.stats().tokensPerSecond).toBeLessThan(7_000);
   });
 
   test('the queue bound refuses past maxQueueTokens; finished work makes room again', () => {
@@ -127,14 +150,17 @@ describe('Admission', () => {
     expect(c.admission.stats().queuedTokens).toBe(0);
   });
 
-  test('unmeasured: bulk calls with a deadline are taken only while they can all progress', async () => {
-    const c = clocked({ bulkLimit: 1 });
+  test('unmeasured: calls with a deadline are taken only while they can all progress, counted from take()', () => {
+    const c = clocked({ bulkLimit: 2 });
     c.take(1_000, 30_000);
-    const leave = await c.admission.enterBulk();
+    const second = c.take(1_000, 30_000); // neither has its bulk turn yet (still tokenising)
     const err = refusal(() => c.take(1_000, 30_000));
     expect(err.retryAfterMs).toBe(1_000);
-    leave();
+    expect(() => c.take(1_000), 'no deadline: not refused for time').not.toThrow();
+    second.release();
+    second.release(); // twice counts once
     expect(() => c.take(1_000, 30_000)).not.toThrow();
+    refusal(() => c.take(1_000, 30_000));
   });
 
   test('bulk turns: at most bulkLimit at once, the rest in arrival order; an abort leaves the line', async () => {
