@@ -49,6 +49,8 @@ export class Admission {
   #deadlineCalls = 0;
   /** Calls settled as bulk and not yet released: the meter's clock runs while any are. */
   #bulkOpen = 0;
+  /** Calls with a deadline refused since one was last taken. */
+  #refusedInARow = 0;
   /** English runs at about 4 characters a token; learned from each tokenised call. */
   #tokensPerChar = 0.25;
   readonly #bulkWaiting: Array<() => void> = [];
@@ -70,6 +72,7 @@ export class Admission {
    */
   take(tokens: number, deadlineMs?: number): Ticket {
     this.check(tokens, deadlineMs);
+    if (deadlineMs !== undefined) this.#refusedInARow = 0;
     this.#queued += tokens;
     let left = tokens;
     let bulk = false; // until settle() says so (after tokenising)
@@ -144,9 +147,13 @@ export class Admission {
     }
     const predicted = total / rate;
     if (predicted > deadlineMs * SAFETY) {
+      // When room appears it fits one call or two, not every caller refused meanwhile: each refusal in a row is told
+      // to come one more call's time later (up to the deadline), so retries arrive spread out instead of together,
+      // each costing the server a request to read and refuse again.
+      const spread = Math.min(deadlineMs, this.#refusedInARow++ * (tokens / rate) / this.#bulkLimit);
       this.#refuse(
         `the work queued ahead (${this.#queued} tokens, ${Math.round(this.#queued / rate)} ms at the measured ${Math.round(rate * 1000)} tokens/s) would finish this call after its ${Math.round(deadlineMs)} ms deadline`,
-        predicted - deadlineMs * SAFETY,
+        predicted - deadlineMs * SAFETY + spread,
       );
     }
   }

@@ -113,6 +113,19 @@ describe('Admission', () => {
     expect(c.admission.stats().tokensPerSecond).toBeLessThan(7_000);
   });
 
+  test("refusals in a row are told to come back one call's time apart, so retries do not arrive together", () => {
+    const c = clocked({ bulkLimit: 2 });
+    measure(c, 10_000, 10); // 10 tokens/ms
+    c.take(150_000, 30_000); // 15 s queued: nothing more fits half of 30 s
+    const waits = [0, 1, 2, 3].map(() => refusal(() => c.take(20_000, 30_000)).retryAfterMs);
+    // 2 s past the half deadline, then each one more call's time (2 s) over the 2 calls that progress at once.
+    expect(waits[0]).toBeCloseTo(2_000, -2);
+    for (let i = 1; i < waits.length; i++) expect(waits[i] - waits[i - 1]).toBeCloseTo(1_000, -2);
+    // The spread never goes past the deadline itself.
+    for (let i = 0; i < 100; i++) refusal(() => c.take(20_000, 30_000));
+    expect(refusal(() => c.take(20_000, 30_000)).retryAfterMs).toBe(2_000 + 30_000);
+  });
+
   test('the queue bound refuses past maxQueueTokens; finished work makes room again', () => {
     const c = clocked({ maxQueueTokens: 10_000 });
     const first = c.take(8_000);
