@@ -1,12 +1,9 @@
 // findMostSimilar's search step: the native SIMD top-k against a plain JS loop over the same cached vectors, and
 // compact vectors (CompactVectorIndex: int8, sign bits + rescoring) against fp32 top-k at 1M × 384.
 //
-// The compact rows on their own (≈ 30 s, ≈ 5 GB of memory):
-//   npm run build:ts && npx esbuild bench/topk.ts --bundle --platform=node --format=esm --external:fastembed-native \
-//     --outfile=bench/dist/topk.js && node bench/dist/topk.js [--rows N]
+// The compact rows on their own (≈ 30 s, ≈ 5 GB of memory): npm run build:ts && npm run bench:topk [-- --rows N]
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CompactVectorIndex, normalize, topK, type CompactPrecision } from 'fastembed-native';
 import { describeMachine, hasVnni } from './machine.js';
 import { timeIt } from './timing.js';
@@ -154,9 +151,9 @@ export function compactTopkReport(r: CompactTopkResult): string[] {
   return lines;
 }
 
-// Run directly (node bench/dist/topk.js), not when bundled into run.js or scaling.js, whose import.meta.url is their own.
-const self = fileURLToPath(import.meta.url);
-if (path.basename(self).startsWith('topk.') && self === path.resolve(process.argv[1] ?? '')) {
+// Run directly (npm run bench:topk), not when run.js or scaling.js, which bundle this module, are the program (the
+// bundler may put this code in a shared chunk, so the program's own file name decides).
+if (path.basename(process.argv[1] ?? '').startsWith('topk.')) {
   const at = process.argv.indexOf('--rows');
   const rows = at > 0 ? Number(process.argv[at + 1]) : 1_000_000;
   console.log(compactTopkReport(await compactTopkBench(rows, 1000)).join('\n'));
