@@ -5,8 +5,9 @@
 //   embedStream   the file read line by line through Embedder.embedStream, vectors dropped as they come
 //   CLI           fastembed-native embed --file … --format npy -o …, streaming to disk
 // and reports throughput (and its ratio to embed()), peak RSS per corpus size, time to the first output row, and
-// the cost of a resume (kill -9 at about half, then --resume). Flags: --lines 20000,200000 (the sizes; the largest
-// runs every mode, the others the streaming modes for RSS), --pool 1, --smoke (tiny sizes).
+// the cost of a resume (kill -9 at about half, then --resume). Flags: --lines 20000,200000 (the sizes), --full-at N
+// (the size that runs every mode and the resume; default the largest), --other-modes stream,cli (what the other sizes
+// run, for peak RSS), --pool 1, --smoke (tiny sizes).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +30,9 @@ const arg = (name: string, fallback: string) => {
 const smoke = process.argv.includes('--smoke');
 const sizes = arg('lines', smoke ? '300,1200' : '20000,200000').split(',').map(Number);
 const pool = Number(arg('pool', '1'));
+const fullAt = Number(arg('full-at', String(Math.max(...sizes))));
+const otherModes = arg('other-modes', 'stream,cli').split(',');
+if (!sizes.includes(fullAt)) throw new Error(`--full-at ${fullAt} is not one of --lines ${sizes.join(',')}`);
 
 /** Unique lines: STSb sentence pairs and SciFact sentences, cycled, each tagged with its line number. */
 function buildCorpus(n: number, file: string): void {
@@ -154,20 +158,20 @@ async function main(): Promise<void> {
   const results: Measured[] = [];
   let resume: Record<string, number> | undefined;
   try {
-    const largest = Math.max(...sizes);
     for (const n of sizes) {
       const file = path.join(dir, `corpus-${n}.txt`);
       buildCorpus(n, file);
-      const modes = n === largest ? ['embed', 'stream'] : ['stream'];
-      for (const mode of modes) {
+      const modes = n === fullAt ? ['embed', 'stream', 'cli'] : otherModes;
+      for (const mode of modes.filter((m) => m !== 'cli')) {
         const m = runChild(mode, file);
         results.push(m);
         console.log(JSON.stringify(m));
       }
+      if (!modes.includes('cli')) continue;
       const c = await runCli(file, path.join(dir, `out-${n}.npy`), n);
       results.push(c);
       console.log(JSON.stringify(c));
-      if (n === largest) {
+      if (n === fullAt) {
         resume = await resumeCost(file, path.join(dir, `resumed-${n}.npy`), n, c);
         const same = fs.readFileSync(path.join(dir, `resumed-${n}.npy`)).equals(fs.readFileSync(path.join(dir, `out-${n}.npy`)));
         console.log(JSON.stringify({ resume, resumed_output_identical: same }));

@@ -103,6 +103,14 @@ describe('custom recipe fields', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  test('inferenceNice: 10 for the service by default, from the file and the environment, 0..19', () => {
+    expect(embedderOptionsFrom(resolveConfig()).inferenceNice).toBe(10);
+    expect(embedderOptionsFrom(configFromEnv({ FASTEMBED_INFERENCE_NICE: '0' })).inferenceNice).toBe(0);
+    const file = tmpFile(JSON.stringify({ fastembed: { inference_nice: 5 } }));
+    expect(loadConfigFile(file).inferenceNice).toBe(5);
+    expect(() => resolveConfig({ inferenceNice: 20 })).toThrow(/inferenceNice/);
+  });
+
   test("maxLength is unset by default (the model's recipe decides)", () => {
     expect(resolveConfig().maxLength).toBeUndefined();
     expect(embedderOptionsFrom(resolveConfig()).maxLength).toBeUndefined();
