@@ -1,7 +1,7 @@
 // preload() of a corpus too large to hold as one array: the texts are read from an (async) iterable in chunks, and
 // the next chunk is read while the previous one embeds, so at most two chunks are held apart from the cache itself.
 import { assertPositiveInteger } from '../util/arguments.js';
-import { invalidArgument } from '../util/errors.js';
+import { abortError, invalidArgument } from '../util/errors.js';
 import type { CallOptions } from './service-types.js';
 
 export interface PreloadOptions extends CallOptions {
@@ -31,7 +31,7 @@ export async function preloadStream(
   let previous: Promise<void> = Promise.resolve();
   const flush = async () => {
     await previous; // one chunk embeds while the next is read; a failure surfaces here, before more is read
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw abortError(signal);
     const texts = chunk;
     chunk = [];
     previous = embed(texts).then(() => {
