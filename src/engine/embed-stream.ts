@@ -2,6 +2,7 @@
 // chunk by chunk, results in input order, with a bounded number of texts in flight so memory does not grow with the
 // corpus. A reader task pulls chunks from the source while earlier chunks embed; the consumer takes them in order.
 import { assertPositiveInteger } from '../util/arguments.js';
+import { untilAborted } from '../util/abort.js';
 import { abortError, ClosedError, invalidArgument } from '../util/errors.js';
 import type { Embedder } from './embedder.js';
 
@@ -106,10 +107,6 @@ async function* run(
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal!.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
-  const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener('abort', () => reject(abortError(controller.signal)), { once: true });
-  });
-  aborted.catch(() => {});
 
   // The ordered queue of chunks (each a promise of its vectors), and the reader's turn: it reads a chunk only while
   // fewer than chunksInFlight chunks are read and not yet taken by the consumer.
@@ -140,8 +137,8 @@ async function* run(
       try {
         nextPending = true;
         const next = Promise.resolve(iterator.next());
-        next.catch(() => {}); // if the abort wins the race, a later rejection of next() is nobody's to handle
-        step = await Promise.race([next, aborted]);
+        next.catch(() => {}); // if the abort wins, a later rejection of next() is nobody's to handle
+        step = await untilAborted(next, controller.signal);
         nextPending = false;
       } catch (err) {
         if (controller.signal.aborted) return undefined;
@@ -210,9 +207,9 @@ async function* run(
   try {
     for (;;) {
       while (queue.length === 0) {
-        await Promise.race([new Promise<void>((resolve) => (wakeConsumer = resolve)), aborted]);
+        await untilAborted(new Promise<void>((resolve) => (wakeConsumer = resolve)), controller.signal);
       }
-      const next = await Promise.race([queue.shift()!, aborted]);
+      const next = await untilAborted(queue.shift()!, controller.signal);
       // Both may have settled already (the reader saw the abort and ended): the abort wins.
       if (controller.signal.aborted) throw abortError(controller.signal);
       if (next === END) return;

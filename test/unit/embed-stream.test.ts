@@ -1,6 +1,8 @@
 // embedStream: order across concurrent chunks, the bound on records in flight (counted, not timed), ids, abort, a
 // failing source, early exit and bad arguments, on a real (tiny, random-weight) model.
 import { Readable } from 'node:stream';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Embedder } from '../../src/engine/embedder.js';
 import { embedStream, type EmbedStreamChunk, type EmbedStreamInput } from '../../src/engine/embed-stream.js';
@@ -208,3 +210,31 @@ describe('embedStream', () => {
     expect(() => closedOne.embedStream(texts)).toThrow(ClosedError);
   });
 });
+
+test('memory does not grow with the number of records read: nothing is kept per record once it is yielded', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const tiny = await Embedder.create({ modelPath: makeTinyModelDir({ hidden: 8 }), poolSize: 1, threads: 1 });
+  const text = 'x'.repeat(2_000); // a long line per record makes anything kept per record show
+  let read = 0;
+  const heapAt: number[] = [];
+  async function* source() {
+    for (let i = 0; i < 30_000; i++) {
+      if (i === 5_000 || i === 29_999) {
+        gc();
+        heapAt.push(process.memoryUsage().heapUsed);
+      }
+      read++;
+      yield `${i} ${text}`;
+    }
+  }
+  try {
+    for await (const chunk of tiny.embedStream(source(), { chunkSize: 256 })) expect(chunk.rows).toBeGreaterThan(0);
+  } finally {
+    await tiny.close();
+  }
+  expect(read).toBe(30_000);
+  // 25,000 records of 2 KB between the two measurements: kept, they would be ≥ 50 MB.
+  expect(heapAt[1] - heapAt[0]).toBeLessThan(10 * 2 ** 20);
+}, 120_000);
+
