@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FastembedError } from '../util/errors.js';
 import { linuxLibc, MUSL_MESSAGE } from './libc.js';
 import { packageRoot } from '../util/paths.js';
+import type { CompactNativeBinding } from './compact-native.js';
 
 export type IdArray = Int32Array | Uint32Array | BigInt64Array;
 export type Metric = 'cosine' | 'dot';
@@ -58,7 +59,7 @@ export interface CreateModelOptions {
   normalize?: boolean;
 }
 
-export interface NativeBinding {
+export interface NativeBinding extends CompactNativeBinding {
   loadRuntime(candidates: string[]): { path: string; version: string };
   createModel(modelPath: string, options?: CreateModelOptions): Promise<NativeModel>;
   apiVersion: number;

@@ -1,5 +1,5 @@
-// The native addon's compact-vector functions (native/vector_bindings.cc, kernels in native/vector_quant.cc), typed
-// here beside their one user rather than in binding.ts's NativeBinding: the same object, seen through this interface.
+// The native addon's compact-vector functions (native/vector_bindings.cc, kernels in native/vector_quant.cc); binding.ts's
+// NativeBinding extends this interface, so binding() is typed with them.
 import type { TopKResult } from './binding.js';
 
 /** The arrays of a compact index as the native search reads them: int8 codes + scales, or sign bits; fp32 optional. */

@@ -4,11 +4,10 @@
 // Capacity doubles as rows are added; a search already running keeps the buffers it was given (rows added after it
 // started are not in it).
 import { binding } from './binding.js';
-import type { CompactNativeBinding, CompactArrays } from './compact-native.js';
+import type { CompactArrays } from './compact-native.js';
 
 export type CompactPrecision = 'int8' | 'binary';
 
-const native = () => binding() as unknown as CompactNativeBinding;
 
 export class CompactRows {
   readonly dim: number;
@@ -55,9 +54,9 @@ export class CompactRows {
     const at = this.#grow(rows);
     const d = this.dim;
     if (this.precision === 'int8') {
-      native().quantizeInt8(vectors, d, this.#codes.subarray(at * d, (at + rows) * d), this.#scales.subarray(at, at + rows));
+      binding().quantizeInt8(vectors, d, this.#codes.subarray(at * d, (at + rows) * d), this.#scales.subarray(at, at + rows));
     } else {
-      native().packSigns(vectors, d, this.#bits.subarray(at * this.bitBytes, (at + rows) * this.bitBytes));
+      binding().packSigns(vectors, d, this.#bits.subarray(at * this.bitBytes, (at + rows) * this.bitBytes));
     }
     if (this.keepFloat) this.#floats.set(vectors, at * d);
     this.#size += rows;

@@ -7,7 +7,6 @@ import { assertPositiveInteger } from '../util/arguments.js';
 import { invalidArgument } from '../util/errors.js';
 import { binding, type Metric, type TopKResult } from './binding.js';
 import { CompactRows, type CompactPrecision } from './compact-rows.js';
-import type { CompactNativeBinding } from './compact-native.js';
 import { usableCpus } from './cpus.js';
 import { ASYNC_TOPK_ELEMENTS } from './vector.js';
 
@@ -39,7 +38,6 @@ export interface CompactSearchResult extends TopKResult {
   exact: boolean;
 }
 
-const native = () => binding() as unknown as CompactNativeBinding;
 const PRECISIONS: readonly CompactPrecision[] = ['int8', 'binary'];
 
 /**
@@ -157,7 +155,7 @@ export class CompactVectorIndex {
   /** The `k` nearest rows, best first (ties: lower index first), on the calling thread. */
   searchSync(query: Float32Array, k: number, options: CompactSearchOptions = {}): CompactSearchResult {
     const [q, candidates] = this.#check('searchSync', query, k, options);
-    return native().compactTopK(q, this.#rows.arrays(), k, candidates);
+    return binding().compactTopK(q, this.#rows.arrays(), k, candidates);
   }
 
   /**
@@ -168,8 +166,8 @@ export class CompactVectorIndex {
   async search(query: Float32Array, k: number, options: CompactSearchOptions = {}): Promise<CompactSearchResult> {
     const [q, candidates] = this.#check('search', query, k, options);
     const compactBytes = this.size * (this.precision === 'int8' ? this.dim + 4 : this.#rows.bitBytes);
-    if (compactBytes <= 4 * ASYNC_TOPK_ELEMENTS) return native().compactTopK(q, this.#rows.arrays(), k, candidates);
-    return native().compactTopKAsync(q, this.#rows.arrays(), k, candidates, usableCpus());
+    if (compactBytes <= 4 * ASYNC_TOPK_ELEMENTS) return binding().compactTopK(q, this.#rows.arrays(), k, candidates);
+    return binding().compactTopKAsync(q, this.#rows.arrays(), k, candidates, usableCpus());
   }
 
   /** Checks the arguments; returns the query as searched (a normalised copy for cosine) and the pool size. */
