@@ -6,6 +6,7 @@ import { FastembedError, invalidArgument } from '../util/errors.js';
 import type { EmbedderOptions } from '../engine/embedder.js';
 import { defaultCacheDir } from '../models/loader.js';
 import type { ModelName } from '../models/registry.js';
+import type { SearchPrecision } from './dense-indexes.js';
 
 export interface SimilarityConfig {
   /** false: never load a model; every similarity is Jaccard. */
@@ -62,6 +63,16 @@ export interface SimilarityConfig {
    * them within `timeout`.
    */
   maxQueueTokens: number;
+  /**
+   * How dense search keeps a large document set it has searched, so a repeat is neither embedded nor looked up again:
+   * 'int8' (default) or 'binary' codes beside the fp32 rows, which rescore the candidates so results equal fp32
+   * search (README *Compact vectors*); 'float32' keeps nothing.
+   */
+  searchPrecision: SearchPrecision;
+  /** Smallest document set so kept (smaller sets are searched as they come). */
+  searchIndexMinDocuments: number;
+  /** Most memory (MB) the kept sets may take together; the least recently searched go first. */
+  searchIndexMb: number;
   /** Micro-batching: how long single requests wait to be coalesced (ms), and the most per batch. */
   batchWindowMs: number;
   maxBatchTexts: number;
@@ -88,6 +99,9 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   cacheTtl: 3_600_000,
   diskCachePath: '',
   redisUrl: '',
+  searchPrecision: 'int8',
+  searchIndexMinDocuments: 10_000,
+  searchIndexMb: 256,
   batchWindowMs: 2,
   maxBatchTexts: 64,
 });
@@ -157,6 +171,9 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   cacheTtl: int(0, 2_147_483_647),
   diskCachePath: str(false),
   redisUrl: redis,
+  searchPrecision: (v) => (v === 'float32' || v === 'int8' || v === 'binary' ? undefined : "must be 'float32', 'int8' or 'binary'"),
+  searchIndexMinDocuments: int(1, 1_000_000_000),
+  searchIndexMb: int(0, 1_000_000),
   batchWindowMs: int(0, 1000),
   maxBatchTexts: int(1, 4096),
   onnxRuntimePath: optStr,
@@ -202,6 +219,9 @@ const FILE_KEYS: Record<string, [keyof SimilarityConfig, (v: unknown) => unknown
   disk_cache_path: ['diskCachePath', (v) => v],
   redis_url: ['redisUrl', (v) => v],
   max_queue_tokens: ['maxQueueTokens', (v) => v],
+  search_precision: ['searchPrecision', (v) => v],
+  search_index_min_documents: ['searchIndexMinDocuments', (v) => v],
+  search_index_mb: ['searchIndexMb', (v) => v],
 };
 
 /** Reads a JSON config file in the seed's format: {"fastembed": {"enabled", "model", "cache_dir", ...}}. */
@@ -269,6 +289,9 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>> 
   num('FASTEMBED_CACHE_SIZE', 'cacheSize');
   text('FASTEMBED_DISK_CACHE', 'diskCachePath');
   text('FASTEMBED_REDIS_URL', 'redisUrl');
+  text('FASTEMBED_SEARCH_PRECISION', 'searchPrecision');
+  num('FASTEMBED_SEARCH_INDEX_MIN_DOCUMENTS', 'searchIndexMinDocuments');
+  num('FASTEMBED_SEARCH_INDEX_MB', 'searchIndexMb');
   text('ONNX_PATH', 'onnxRuntimePath');
   if (problems.length > 0) throw new ConfigError(problems);
   return resolveConfig(partial as Partial<SimilarityConfig>, base);

@@ -6,6 +6,7 @@ import type { AdmissionStats } from '../engine/admission.js';
 import type { Embedder } from '../engine/embedder.js';
 import type { LexicalIndexOptions } from '../lexical/lexical-index.js';
 import type { FusionOptions, SearchMode } from './hybrid.js';
+import type { DenseIndexStats } from './dense-indexes.js';
 
 export type { FusionOptions, SearchMode } from './hybrid.js';
 
@@ -71,6 +72,8 @@ export interface ServiceStats {
   microBatches: { batches: number; requests: number };
   /** The model's work queue: tokens accepted and not yet embedded, its measured speed, the predicted wait, refusals. */
   queue: AdmissionStats;
+  /** Large document sets kept for dense search (config searchPrecision): how many, their bytes, hits and builds. */
+  searchIndexes: DenseIndexStats;
   uptimeMs: number;
 }
 

@@ -5,7 +5,7 @@
 //
 // SimilarityService: a facade over a ModelHandle (load, retry, close) and, once the model is loaded, a VectorSource
 // (cache, micro-batching, deadlines). It adds the similarity math (native SIMD kernels), search by cosine, BM25 or
-// both (ranking.ts, hybrid.ts, LexicalIndexes), the fallback when the model is unavailable, fails or is too slow,
+// both (ranking.ts, hybrid.ts, LexicalIndexes, DenseIndexes), the fallback when the model is unavailable, fails or is too slow,
 // health and close(). About 350 lines: the original service's ~20 public methods, each a few lines over those pieces.
 import { resolveConfig, type SimilarityConfig } from './config.js';
 import { DEFAULT_MODEL } from '../engine/embedder-options.js';
@@ -19,9 +19,11 @@ import type { TokenDetail, TokenizedText, TruncationDirection } from '../runtime
 import { VectorSource } from './vector-source.js';
 import type { CallOptions, DocumentMatch, SearchOptions, SearchPage, ServiceDependencies, ServiceStats, ServiceStatus, SimilarityMethod, SimilarityResult } from './service-types.js';
 import { cosine, scoreAll, topK } from '../runtime/vector.js';
+import type { TopKResult } from '../runtime/binding.js';
 import { byScore, documentMatrix, passages, rankMatches } from './ranking.js';
 import { checkSearchOptions, type SearchMode } from './hybrid.js';
 import { LexicalIndexes } from './lexical-indexes.js';
+import { DenseIndexes } from './dense-indexes.js';
 import { isTextStream, preloadStream, type PreloadOptions } from './preload-stream.js';
 
 export type * from './service-types.js';
@@ -35,12 +37,15 @@ export class SimilarityService {
   #source: VectorSource | undefined;
   readonly #calls: CallTracker;
   readonly #lexical = new LexicalIndexes();
+  readonly #dense: DenseIndexes;
   #closed: Promise<void> | undefined;
 
   constructor(config: Partial<SimilarityConfig> = {}, deps: ServiceDependencies = {}) {
     this.config = Object.freeze(resolveConfig(config));
     // A disabled service (the original's enabled: false) is Jaccard by design, fallback or not.
     this.#calls = new CallTracker(this.config.fallback || !this.config.enabled);
+    const { searchPrecision: precision, searchIndexMinDocuments: minDocuments, searchIndexMb } = this.config;
+    this.#dense = new DenseIndexes({ precision, minDocuments, maxBytes: searchIndexMb * 1024 * 1024 });
     this.#handle = new ModelHandle(this.config, deps.embedder, async (embedder) => {
       this.#source = await VectorSource.open(embedder, this.config, deps.store);
     });
@@ -144,9 +149,7 @@ export class SimilarityService {
       async () => {
         if (mode !== 'dense') return this.#ranked(query, documents, mode, options, k);
         if (documents.length === 0) return [];
-        const vectors = await this.#searchVectors(query, documents, options);
-        // topK searches large matrices on worker threads and small ones inline; k past the rows gives all rows.
-        const { indices, scores } = await topK(vectors[0], documentMatrix(vectors), k);
+        const { indices, scores } = await this.#denseTopK(query, documents, k, options);
         return Array.from(indices, (index, i) => ({ text: documents[index], index, ...this.#result(scores[i], 'fastembed_cosine') }));
       },
       () => this.#fallbackRanked(query, documents, k),
@@ -258,6 +261,24 @@ export class SimilarityService {
     return modelInfoOf((await this.#vectorSource()).embedder);
   }
 
+  /**
+   * The k best documents by cosine. A large set searched before is answered from its index (DenseIndexes: only the
+   * query is embedded); one that qualifies is indexed now. topK searches large matrices on worker threads and small
+   * ones inline; k past the rows gives all rows.
+   */
+  async #denseTopK(query: string, documents: string[], k: number, call: CallOptions): Promise<TopKResult> {
+    const source = await this.#vectorSource();
+    if (!this.#dense.wants(documents.length, source.embedder.dim)) {
+      const vectors = await this.#searchVectors(query, documents, call);
+      return topK(vectors[0], documentMatrix(vectors), k);
+    }
+    const [q] = await source.vectors([source.embedder.queryPrefix + query], call);
+    const hit = await this.#dense.search(documents, q, k);
+    if (hit) return hit;
+    const vectors = await source.vectors(passages(source.embedder, documents), call);
+    return this.#dense.build(documents, documentMatrix([q, ...vectors]), q, k);
+  }
+
   async #scores(query: string, documents: string[], call: CallOptions): Promise<Float32Array> {
     if (documents.length === 0) return new Float32Array(0);
     const vectors = await this.#searchVectors(query, documents, call);
@@ -339,6 +360,7 @@ export class SimilarityService {
       textsEmbedded: sourceStats.textsEmbedded,
       microBatches: sourceStats.microBatches,
       queue: embedder?.load ?? { queuedTokens: 0, tokensPerSecond: undefined, predictedWaitMs: 0, refused: 0 },
+      searchIndexes: this.#dense.stats(),
       uptimeMs: calls.uptimeMs,
     };
   }
@@ -346,6 +368,7 @@ export class SimilarityService {
   /** Empties the in-memory and the persistent cache and resets their counters. */
   async clearCache(): Promise<void> {
     this.#lexical.clear();
+    this.#dense.clear();
     await this.#source?.clearCache();
   }
 
@@ -363,6 +386,7 @@ export class SimilarityService {
     await this.#calls.drain(deadlineMs);
     this.#source?.flush();
     await this.#handle.close(); // waits for the model's running batches
+    this.#dense.clear();
     await this.#source?.close();
   }
 
