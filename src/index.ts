@@ -52,6 +52,7 @@ export { ModelSet } from './service/model-set.js';
 export type { TokenizedText, TokenDetail, TruncationDirection } from './runtime/tokenizer.js';
 export { DEFAULT_CONFIG, presets, resolveConfig, loadConfigFile, configFromEnv, ConfigError, type SimilarityConfig, type PresetName } from './service/config.js';
 export { JaccardFallback } from './service/fallback.js';
+export type { DenseIndexStats, SearchPrecision } from './service/dense-indexes.js';
 export { LexicalIndex, type LexicalIndexOptions, type LexicalHits } from './lexical/lexical-index.js';
 export { Analyzer, type AnalyzerOptions } from './lexical/analyzer.js';
 export { EmbeddingCache, type CacheStats } from './cache/embedding-cache.js';

@@ -63,6 +63,8 @@ export class ServiceMetrics {
     gauge('fastembed_predicted_wait_seconds', 'How long the queued tokens take at the measured speed', stat((s) => s.queue.predictedWaitMs / 1000));
     gauge('fastembed_throughput_tokens_per_second', 'The model\'s measured speed while busy (0 until measured)', stat((s) => s.queue.tokensPerSecond ?? 0));
     counter('fastembed_overload_refusals_total', 'Calls refused at once because the queue could not finish them in time or was full (429)', stat((s) => s.queue.refused));
+    gauge('fastembed_search_index_bytes', 'Memory of the large document sets kept as compact indexes for dense search', stat((s) => s.searchIndexes.bytes));
+    counter('fastembed_search_index_hits_total', 'Dense searches answered from a kept document-set index (only the query embedded)', stat((s) => s.searchIndexes.hits));
     gauge('fastembed_http_in_flight', 'HTTP requests doing model work now (bounded by maxInFlight)', inFlight);
     gauge('fastembed_healthy', '1 when healthy, 0 when degraded or starting', () => (service.health().status === 'healthy' ? 1 : 0));
     gauge('fastembed_model_loaded', '1 when a model answers, 0 while starting or on the fallback', () => (service.modelLoaded ? 1 : 0));

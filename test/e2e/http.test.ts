@@ -143,7 +143,8 @@ describe('routes', () => {
     expect(text).toMatch(/^fastembed_model_pool_size 1$/m);
     expect(text).toMatch(/^process_resident_memory_bytes [0-9]+/m);
     // Totals are Counters named *_total; probes are not counted as requests.
-    for (const name of ['fastembed_cache_hits_total', 'fastembed_cache_misses_total', 'fastembed_fallbacks_total', 'fastembed_texts_embedded_total']) {
+    expect(text).toMatch(/^fastembed_search_index_bytes 0$/m); // no set of 10,000 documents searched here
+    for (const name of ['fastembed_cache_hits_total', 'fastembed_cache_misses_total', 'fastembed_fallbacks_total', 'fastembed_texts_embedded_total', 'fastembed_search_index_hits_total']) {
       expect(text).toContain(`# TYPE ${name} counter`);
     }
     expect(text).not.toMatch(/^# TYPE fastembed_\w+_total gauge$/m);

@@ -3,7 +3,6 @@
 // small sets, a zero budget and 'float32' keep nothing; a changed set is indexed anew. Also the config keys and the
 // byte-weighted LRU under it. (Recall of the compact search itself: compact-vectors.test.ts.)
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LruCache } from '../../src/cache/lru.js';
@@ -11,14 +10,10 @@ import { ConfigError, configFromEnv, loadConfigFile, resolveConfig } from '../..
 import { SimilarityService } from '../../src/service/service.js';
 import type { SimilarityConfig } from '../../src/service/config.js';
 import { sentences } from '../fixtures/shared.js';
+import { tempDirs } from '../fixtures/temp-dirs.js';
 import { makeTinyModelDir } from '../fixtures/tiny-bert.js';
 
-const dirs: string[] = [];
-const tmp = (p: string) => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
+const tmp = tempDirs('fe-dense-');
 const base = sentences(20);
 const docs = Array.from({ length: 600 }, (_, i) => `${base[i % base.length].split(' ').slice(i % 5).join(' ')} (${i})`);
 const queries = [base[3], 'a cat sits on the mat', base[11].split(' ').slice(0, 3).join(' ')];
@@ -26,19 +21,18 @@ const queries = [base[3], 'a cat sits on the mat', base[11].split(' ').slice(0, 
 let tinyDir: string;
 const services: SimilarityService[] = [];
 const open = async (config: Partial<SimilarityConfig>) => {
-  const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir: tmp('fe-dense-'), searchIndexMinDocuments: 300, ...config });
+  const s = await SimilarityService.create({ modelPath: tinyDir, cacheDir: tmp(), searchIndexMinDocuments: 300, ...config });
   services.push(s);
   return s;
 };
 let exact: SimilarityService;
 beforeAll(async () => {
   tinyDir = makeTinyModelDir({ hidden: 48 });
-  dirs.push(tinyDir);
   exact = await open({ searchPrecision: 'float32' });
 });
 afterAll(async () => {
   for (const s of services) await s.close();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  fs.rmSync(tinyDir, { recursive: true, force: true });
 });
 
 describe('DenseIndexes in findMostSimilar', () => {
@@ -105,7 +99,7 @@ describe('DenseIndexes in findMostSimilar', () => {
 
 describe('config and the weighted LRU', () => {
   test('file keys, env vars and their checks', () => {
-    const file = path.join(tmp('fe-dense-cfg-'), 'config.json');
+    const file = path.join(tmp(), 'config.json');
     fs.writeFileSync(file, JSON.stringify({ fastembed: { search_precision: 'binary', search_index_min_documents: 5000, search_index_mb: 64 } }));
     expect(loadConfigFile(file)).toMatchObject({ searchPrecision: 'binary', searchIndexMinDocuments: 5000, searchIndexMb: 64 });
     const env = { FASTEMBED_SEARCH_PRECISION: 'float32', FASTEMBED_SEARCH_INDEX_MIN_DOCUMENTS: '20000', FASTEMBED_SEARCH_INDEX_MB: '0' };
