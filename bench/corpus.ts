@@ -6,7 +6,7 @@
 //   CLI           fastembed-native embed --file … --format npy -o …, streaming to disk
 // and reports throughput (and its ratio to embed()), peak RSS per corpus size, time to the first output row, and
 // the cost of a resume (kill -9 at about half, then --resume). Flags: --lines 20000,200000 (the sizes), --full-at N
-// (the size that runs every mode and the resume; default the largest), --other-modes stream,cli (what the other sizes
+// (the size that runs every mode and the resume; default the largest; none: no size), --other-modes stream,cli (what the other sizes
 // run, for peak RSS), --pool 1, --smoke (tiny sizes).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +15,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { benchModel } from './bench-model.js';
+import { stsbSentences } from './datasets.js';
 import { describeMachine } from './machine.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,19 +31,14 @@ const arg = (name: string, fallback: string) => {
 const smoke = process.argv.includes('--smoke');
 const sizes = arg('lines', smoke ? '300,1200' : '20000,200000').split(',').map(Number);
 const pool = Number(arg('pool', '1'));
-const fullAt = Number(arg('full-at', String(Math.max(...sizes))));
+const fullAtArg = arg('full-at', String(Math.max(...sizes)));
+const fullAt = fullAtArg === 'none' ? undefined : Number(fullAtArg);
 const otherModes = arg('other-modes', 'stream,cli').split(',');
-if (!sizes.includes(fullAt)) throw new Error(`--full-at ${fullAt} is not one of --lines ${sizes.join(',')}`);
+if (fullAt !== undefined && !sizes.includes(fullAt)) throw new Error(`--full-at ${fullAt} is not one of --lines ${sizes.join(',')} (or none)`);
 
 /** Unique lines: STSb sentence pairs and SciFact sentences, cycled, each tagged with its line number. */
 function buildCorpus(n: number, file: string): void {
-  const sentences: string[] = [];
-  for (const f of ['sts-train.csv', 'sts-dev.csv']) {
-    for (const row of fs.readFileSync(path.join(shared, 'datasets', 'stsbenchmark', f), 'utf8').split('\n')) {
-      const cols = row.split('\t');
-      if (cols.length >= 7) sentences.push(cols[5], cols[6]);
-    }
-  }
+  const sentences = stsbSentences(shared);
   for (const row of fs.readFileSync(path.join(shared, 'datasets', 'scifact', 'corpus.jsonl'), 'utf8').trim().split('\n')) {
     const doc = JSON.parse(row) as { text: string };
     for (const s of doc.text.split(/(?<=\.)\s+/)) if (s.trim().length > 0) sentences.push(s);
@@ -180,9 +176,11 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const base = results.find((r) => r.mode === 'embed')!;
+  const base = results.find((r) => r.mode === 'embed');
   const rows = ['| mode | lines | texts/s | × embed() | first row ms | peak RSS MB |', '|---|---|---|---|---|---|'];
-  for (const r of results) rows.push(`| ${r.mode} | ${r.lines} | ${r.rate.toFixed(1)} | ${(r.rate / base.rate).toFixed(3)} | ${r.first_row_ms.toFixed(0)} | ${r.peak_rss_mb.toFixed(0)} |`);
+  for (const r of results) {
+    rows.push(`| ${r.mode} | ${r.lines} | ${r.rate.toFixed(1)} | ${base ? (r.rate / base.rate).toFixed(3) : '—'} | ${r.first_row_ms.toFixed(0)} | ${r.peak_rss_mb.toFixed(0)} |`);
+  }
   console.log(`\n${rows.join('\n')}`);
   fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
   fs.writeFileSync(path.join(benchDir, 'results', smoke ? 'corpus-smoke.json' : 'corpus.json'), JSON.stringify({ date: new Date().toISOString(), machine, model: path.basename(modelDir), pool, sizes, results, resume }, null, 2));

@@ -1,11 +1,14 @@
 // findMostSimilar's search step: the native SIMD top-k against a plain JS loop over the same cached vectors, and
 // compact vectors (CompactVectorIndex: int8, sign bits + rescoring) against fp32 top-k at 1M × 384.
 //
-// The compact rows on their own (≈ 30 s, ≈ 5 GB of memory): npm run build:ts && npm run bench:topk [-- --rows N]
+// The compact rows on their own (≈ 30 s, ≈ 5 GB of memory): npm run build:ts && npm run bench:topk [-- --rows N];
+// the service keeping a searched set as a compact index: npm run bench:topk -- --service 20000 (≈ 3 min).
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CompactVectorIndex, normalize, topK, type CompactPrecision } from 'fastembed-native';
 import { describeMachine, hasVnni } from './machine.js';
+import { searchIndexBench, searchIndexReport } from './search-index.js';
 import { timeIt } from './timing.js';
 
 export const DIM = 384;
@@ -153,8 +156,15 @@ export function compactTopkReport(r: CompactTopkResult): string[] {
 
 // Run directly (npm run bench:topk), not when run.js or scaling.js, which bundle this module, are the program (the
 // bundler may put this code in a shared chunk, so the program's own file name decides).
+// `--service N`: instead, the service searching one set of N documents again and again (bench/search-index.ts).
 if (path.basename(process.argv[1] ?? '').startsWith('topk.')) {
-  const at = process.argv.indexOf('--rows');
-  const rows = at > 0 ? Number(process.argv[at + 1]) : 1_000_000;
-  console.log(compactTopkReport(await compactTopkBench(rows, 1000)).join('\n'));
+  const flag = (name: string) => process.argv.indexOf(name);
+  const shared = process.env.FASTEMBED_SHARED ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared');
+  if (flag('--service') > 0) {
+    const n = Number(process.argv[flag('--service') + 1] ?? 20_000);
+    console.log([`Machine: ${describeMachine()}`, '', ...searchIndexReport(n, await searchIndexBench(shared, n, 50))].join('\n'));
+  } else {
+    const rows = flag('--rows') > 0 ? Number(process.argv[flag('--rows') + 1]) : 1_000_000;
+    console.log(compactTopkReport(await compactTopkBench(rows, 1000)).join('\n'));
+  }
 }
