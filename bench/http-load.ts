@@ -1,8 +1,9 @@
 // The HTTP service under load against the same service called in process: 1 and 64 concurrent callers, cache off so
 // every request embeds. The load generator (autocannon) runs in its own process (bench/load-client.ts); the
 // in-process loop runs the same requests (bench/load-requests.ts). Routes: the original similarity route and the
-// OpenAI embeddings route returning vectors as float arrays and as base64.
-import { spawn } from 'node:child_process';
+// OpenAI embeddings route returning vectors as float arrays and as base64. Then the server peers (bench/http-peers.ts):
+// our server and Infinity, each in its own process.
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +12,7 @@ import { SimilarityService } from 'fastembed-native';
 import { buildServer } from 'fastembed-native/server';
 import { describeMachine } from './machine.js';
 import { p50p99 } from './percentiles.js';
-import { type LoadScenario, loadRequest } from './load-requests.js';
+import { type LoadScenario, loadRequest, runLoadClient } from './load-requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
@@ -22,6 +23,7 @@ const seconds = smoke ? 3 : 5;
 // ±15% from minute to minute, more than the difference being measured.
 const rounds = smoke ? 1 : 3;
 const queriesFile = path.join(benchDir, 'corpora', 'queries.jsonl');
+if (!fs.existsSync(queriesFile)) execFileSync(process.execPath, [path.join(benchDir, 'make-corpus.mjs')], { stdio: 'inherit' });
 const queries = fs.readFileSync(queriesFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string);
 
 interface Measured {
@@ -59,21 +61,8 @@ const p50p99ms = (lat: number[]) => {
   return { p50_ms: p50, p99_ms: p99 };
 };
 
-function overHttp(base: string, scenario: LoadScenario, connections: number): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, 'load-client.js'), JSON.stringify({ base, scenario, connections, seconds, queries: queriesFile })], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', () => {
-      const parsed = JSON.parse(out.trim().split('\n').pop() || '{"error":"no output"}');
-      if (parsed.error) reject(new Error(`load generator: ${parsed.error}`));
-      else resolve(parsed);
-    });
-  });
-}
+const overHttp = (base: string, scenario: LoadScenario, connections: number): Promise<Measured> =>
+  runLoadClient(here, { base, scenario, connections, seconds, queries: queriesFile });
 
 const median = (runs: Measured[]) => [...runs].sort((a, b) => a.requests_per_s - b.requests_per_s)[runs.length >> 1];
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
@@ -141,7 +130,14 @@ async function main(): Promise<void> {
   await service.close();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+main()
+  .then(() => {
+    // The server peers in a process of their own: this one has loaded the model and run the in-process rounds.
+    if (process.argv.includes('--no-peers')) return;
+    const peers = spawnSync(process.execPath, [path.join(here, 'http-peers.js'), ...process.argv.slice(2)], { stdio: 'inherit' });
+    if (peers.status !== 0) process.exitCode = peers.status ?? 1;
+  })
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });

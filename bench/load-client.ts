@@ -2,29 +2,21 @@
 // `node bench/dist/load-client.js <json options>` runs autocannon against a running server and prints one JSON line.
 import fs from 'node:fs';
 import autocannon from 'autocannon';
-import { type LoadScenario, loadRequest } from './load-requests.js';
-
-interface Options {
-  base: string;
-  scenario: LoadScenario;
-  connections: number;
-  seconds: number;
-  queries: string;
-}
+import { type LoadOptions, loadRequest } from './load-requests.js';
 
 async function main(): Promise<void> {
-  const o = JSON.parse(process.argv[2]) as Options;
+  const o = JSON.parse(process.argv[2]) as LoadOptions;
   const queries = fs.readFileSync(o.queries, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string);
   let k = 0;
   const result = await autocannon({
-    url: `${o.base}${loadRequest(o.scenario, queries, 0).url}`,
+    url: `${o.base}${loadRequest(o.scenario, queries, 0, o.target).url}`,
     connections: o.connections,
     duration: o.seconds,
     requests: [
       {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        setupRequest: (req: autocannon.Request) => ({ ...req, body: loadRequest(o.scenario, queries, k++).body }),
+        setupRequest: (req: autocannon.Request) => ({ ...req, body: loadRequest(o.scenario, queries, k++, o.target).body }),
       },
     ],
   });
