@@ -1,5 +1,7 @@
-// MicroBatcher: coalesces texts requested by many concurrent callers into one embedding call, flushed after a
-// short window or when full, so a busy server gets batch throughput from single-text requests. While as many
+// MicroBatcher: coalesces texts requested by many concurrent callers into one embedding call, flushed at the end of
+// the event loop's turn (or after a window, if one is set) or when full, so a busy server gets batch throughput from
+// single-text requests. An idle model does not wait for company: a 2 ms window was a fifth of a lone caller's
+// request over HTTP, and callers who arrive while it runs gather for the next batch anyway. While as many
 // batches run as the model has sessions, texts keep gathering and go as the next batch the moment one finishes
 // (continuous batching): they would wait for the model anyway, and callers arriving a few milliseconds apart (HTTP
 // clients) otherwise made 6–9-text batches where callers in one process made 64. A request that
@@ -20,7 +22,7 @@ export class MicroBatcher {
   readonly #maxTexts: number;
   /** text → everyone waiting for it (the same text asked twice is embedded once). */
   #pending = new Map<string, Waiter[]>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   readonly #concurrency: number;
   /** Micro-batches sent and not finished. */
   #running = 0;
@@ -42,7 +44,7 @@ export class MicroBatcher {
       else this.#pending.set(text, [{ resolve, reject }]);
       this.#coalesced++;
       if (this.#pending.size >= this.#maxTexts) this.flush();
-      else if (this.#running < this.#concurrency) this.#timer ??= setTimeout(() => this.flush(), this.#windowMs);
+      else if (this.#running < this.#concurrency) this.#timer ??= this.#schedule();
       // else: the next batch goes when a running one finishes.
     });
   }
@@ -57,8 +59,14 @@ export class MicroBatcher {
   }
 
   /** Sends everything queued now. */
+  /** Texts requested in this turn of the event loop (a Promise.all, requests parsed together) go as one batch. */
+  #schedule(): NodeJS.Timeout | NodeJS.Immediate {
+    return this.#windowMs > 0 ? setTimeout(() => this.flush(), this.#windowMs) : setImmediate(() => this.flush());
+  }
+
   flush(): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer && this.#windowMs > 0) clearTimeout(this.#timer as NodeJS.Timeout);
+    else if (this.#timer) clearImmediate(this.#timer as NodeJS.Immediate);
     this.#timer = undefined;
     if (this.#pending.size === 0) return;
     const batch = this.#pending;

@@ -73,7 +73,10 @@ export interface SimilarityConfig {
   searchIndexMinDocuments: number;
   /** Most memory (MB) the kept sets may take together; the least recently searched go first. */
   searchIndexMb: number;
-  /** Micro-batching: how long single requests wait to be coalesced (ms), and the most per batch. */
+  /**
+   * Micro-batching: how long single requests wait to be coalesced while the model has a free session (ms; 0, the
+   * default: those requested in the same turn of the event loop), and the most per batch.
+   */
   batchWindowMs: number;
   maxBatchTexts: number;
   onnxRuntimePath?: string;
@@ -102,7 +105,7 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   searchPrecision: 'int8',
   searchIndexMinDocuments: 10_000,
   searchIndexMb: 256,
-  batchWindowMs: 2,
+  batchWindowMs: 0,
   maxBatchTexts: 64,
 });
 

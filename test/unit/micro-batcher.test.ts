@@ -42,3 +42,26 @@ test('with free sessions, a text goes after the window without waiting for runni
   for (const c of calls) c.finish();
   await Promise.all([a, b, ...full]);
 });
+
+test('window 0 (the default): an idle model takes the texts of one event-loop turn at once, without a timer', async () => {
+  const { calls, embed } = controlledEmbed();
+  const batcher = new MicroBatcher(embed, { windowMs: 0, maxTexts: 64, concurrency: 1 });
+  const together = ['a', 'bb', 'ccc'].map((t) => batcher.embed(t)); // one turn: one batch
+  expect(calls).toHaveLength(0);
+  await new Promise((r) => setImmediate(r));
+  expect(calls.map((c) => c.texts)).toEqual([['a', 'bb', 'ccc']]);
+  const next = batcher.embed('dddd'); // the model is busy: it waits for the running batch, however long
+  await sleep(20);
+  expect(calls).toHaveLength(1);
+  calls[0].finish();
+  await Promise.all(together);
+  await sleep(0);
+  expect(calls.map((c) => c.texts)).toEqual([['a', 'bb', 'ccc'], ['dddd']]);
+  calls[1].finish();
+  expect((await next)[0]).toBe(4);
+  batcher.embed('e');
+  batcher.flush(); // an explicit flush cancels the scheduled one: one batch, not an empty second
+  await new Promise((r) => setImmediate(r));
+  expect(calls.map((c) => c.texts).slice(2)).toEqual([['e']]);
+  expect(batcher.stats()).toEqual({ batches: 3, requests: 5 });
+});
