@@ -7,7 +7,7 @@
 // and reports throughput (and its ratio to embed()), peak RSS per corpus size, time to the first output row, and
 // the cost of a resume (kill -9 at about half, then --resume). Flags: --lines 20000,200000 (the sizes), --full-at N
 // (the size that runs every mode and the resume; default the largest; none: no size), --other-modes stream,cli (what the other sizes
-// run, for peak RSS), --pool 1, --smoke (tiny sizes).
+// run, for peak RSS), --rounds 1 (the --full-at size's modes in turn, this many times), --pool 1, --smoke (tiny sizes).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,6 +34,8 @@ const pool = Number(arg('pool', '1'));
 const fullAtArg = arg('full-at', String(Math.max(...sizes)));
 const fullAt = fullAtArg === 'none' ? undefined : Number(fullAtArg);
 const otherModes = arg('other-modes', 'stream,cli').split(',');
+// This machine's speed drifts by ±15 % from minute to minute: the --full-at size runs its modes in turn, `rounds` times.
+const rounds = Number(arg('rounds', '1'));
 if (fullAt !== undefined && !sizes.includes(fullAt)) throw new Error(`--full-at ${fullAt} is not one of --lines ${sizes.join(',')} (or none)`);
 
 /** Unique lines: STSb sentence pairs and SciFact sentences, cycled, each tagged with its line number. */
@@ -56,6 +58,7 @@ interface Measured {
   rate: number;
   first_row_ms: number;
   peak_rss_mb: number;
+  round?: number;
 }
 
 /** Child process: one API mode on one corpus file; prints one JSON line. */
@@ -158,16 +161,16 @@ async function main(): Promise<void> {
       const file = path.join(dir, `corpus-${n}.txt`);
       buildCorpus(n, file);
       const modes = n === fullAt ? ['embed', 'stream', 'cli'] : otherModes;
-      for (const mode of modes.filter((m) => m !== 'cli')) {
-        const m = runChild(mode, file);
-        results.push(m);
-        console.log(JSON.stringify(m));
+      let c: Measured | undefined;
+      for (let round = 0; round < (n === fullAt ? rounds : 1); round++) {
+        for (const mode of modes) {
+          const m = mode === 'cli' ? await runCli(file, path.join(dir, `out-${n}.npy`), n) : runChild(mode, file);
+          if (mode === 'cli') c = m;
+          results.push({ ...m, round });
+          console.log(JSON.stringify({ ...m, round }));
+        }
       }
-      if (!modes.includes('cli')) continue;
-      const c = await runCli(file, path.join(dir, `out-${n}.npy`), n);
-      results.push(c);
-      console.log(JSON.stringify(c));
-      if (n === fullAt) {
+      if (n === fullAt && c) {
         resume = await resumeCost(file, path.join(dir, `resumed-${n}.npy`), n, c);
         const same = fs.readFileSync(path.join(dir, `resumed-${n}.npy`)).equals(fs.readFileSync(path.join(dir, `out-${n}.npy`)));
         console.log(JSON.stringify({ resume, resumed_output_identical: same }));
@@ -176,10 +179,18 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const base = results.find((r) => r.mode === 'embed');
-  const rows = ['| mode | lines | texts/s | × embed() | first row ms | peak RSS MB |', '|---|---|---|---|---|---|'];
+  // Each rate against embed() on the same texts in the same round.
+  const ratio = (r: Measured) => {
+    const base = results.find((b) => b.mode === 'embed' && b.lines === r.lines && b.round === r.round);
+    return base ? r.rate / base.rate : undefined;
+  };
+  const rows = ['| mode | lines | round | texts/s | × embed() | first row ms | peak RSS MB |', '|---|---|---|---|---|---|---|'];
   for (const r of results) {
-    rows.push(`| ${r.mode} | ${r.lines} | ${r.rate.toFixed(1)} | ${base ? (r.rate / base.rate).toFixed(3) : '—'} | ${r.first_row_ms.toFixed(0)} | ${r.peak_rss_mb.toFixed(0)} |`);
+    rows.push(`| ${r.mode} | ${r.lines} | ${r.round! + 1} | ${r.rate.toFixed(1)} | ${ratio(r)?.toFixed(3) ?? '—'} | ${r.first_row_ms.toFixed(0)} | ${r.peak_rss_mb.toFixed(0)} |`);
+  }
+  for (const mode of ['stream', 'cli']) {
+    const ratios = results.filter((r) => r.mode === mode).map(ratio).filter((x) => x !== undefined).sort((a, b) => a - b);
+    if (ratios.length > 1) rows.push(`\n${mode} ÷ embed(), median of ${ratios.length} rounds: ${ratios[ratios.length >> 1].toFixed(3)} (${ratios.map((x) => x.toFixed(3)).join(', ')})`);
   }
   console.log(`\n${rows.join('\n')}`);
   fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
