@@ -149,7 +149,11 @@ async function main(): Promise<void> {
     const minCos = cosines.length ? Math.min(...cosines) : undefined;
     if (minCos !== undefined && minCos < 0.9999) process.exitCode = 1;
 
-    for (const server of servers) await measure(server, { scenario: 'embeddings-float', connections: 8 }); // warm-up
+    // Warm-up at both request sizes: ours learns the model's speed from its first bulk calls and, until it has, takes
+    // only a few at once (a fresh server answers a burst of 64-text requests with 429s for its first second or so).
+    for (const server of servers) {
+      for (const scenario of ['embeddings-float', 'embeddings-batch'] as const) await measure(server, { scenario, connections: 4 });
+    }
     const results = levels.map((level) => ({ level, runs: servers.map(() => [] as Measured[]) }));
     for (const { level, runs } of results) {
       for (let r = 0; r < rounds; r++) {

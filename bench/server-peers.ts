@@ -171,49 +171,52 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-// Servers run in process groups of their own (so a stop reaches their workers too): one still running when the
-// bench exits, Ctrl-C included, is ended with it.
-const groups = new Set<number>();
-const signal = (pgid: number, sig: NodeJS.Signals) => {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    // already gone
+// Servers stay in the bench's session: one started with a session of its own (detached) would be a scheduling group
+// of its own too where the kernel groups by session (autogroup), and share the CPU with the load generator as a group
+// rather than thread by thread. A server still running when the bench exits, Ctrl-C included, is ended with it.
+const servers = new Set<number>();
+const signal = (pids: number[], sig: NodeJS.Signals) => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
   }
 };
-process.once('exit', () => groups.forEach((g) => signal(g, 'SIGKILL')));
+process.once('exit', () => servers.forEach((pid) => signal(processTree(pid), 'SIGKILL')));
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
-/** Starts a server in its own process group and waits for its first embeddings answer (`timeoutMs` at most). */
+/** Starts a server and waits for its first embeddings answer (`timeoutMs` at most). */
 export async function startServer(spec: ServerSpec, logFile: string, timeoutMs: number): Promise<RunningServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = fs.openSync(logFile, 'w');
   const t0 = performance.now();
-  const child = spawn(spec.command, spec.args(port), { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', log, log], detached: true });
+  const child = spawn(spec.command, spec.args(port), { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   let exitedEarly = false;
   child.once('exit', () => (exitedEarly = true));
   child.once('error', () => (exitedEarly = true));
-  const pgid = child.pid;
-  if (pgid !== undefined) groups.add(pgid);
+  const pid = child.pid;
+  if (pid !== undefined) servers.add(pid);
   const stop = async () => {
-    if (pgid === undefined) return;
+    if (pid === undefined || !servers.delete(pid)) return;
+    const tree = processTree(pid);
     if (child.exitCode === null && child.signalCode === null) {
       const done = exited(child);
-      signal(pgid, 'SIGTERM');
-      const timer = setTimeout(() => signal(pgid, 'SIGKILL'), 15_000);
+      signal([pid], 'SIGTERM');
+      const timer = setTimeout(() => signal([pid], 'SIGKILL'), 15_000);
       await done;
       clearTimeout(timer);
     }
-    signal(pgid, 'SIGKILL'); // what it left behind
-    groups.delete(pgid);
+    signal(tree.slice(1), 'SIGKILL'); // workers it left behind
   };
   while (!exitedEarly) {
     if (await embedOver(base, spec.target, ['cold start'])) {
-      return { pid: child.pid!, base, coldStartMs: performance.now() - t0, stop };
+      return { pid: pid!, base, coldStartMs: performance.now() - t0, stop };
     }
     if (performance.now() - t0 > timeoutMs) {
       await stop();
