@@ -51,7 +51,7 @@ ${MODEL_HELP}`,
     // The first model keeps the configured fallback (the original service's design). A further model is one a
     // request names: it answers with that model or a 503 naming it, never Jaccard scores, unless the fallback
     // was asked for in so many words.
-    const fallback = configFromArgs(values).fallback; // asked for by --fallback, the environment or the config file
+    const fallback = configFromArgs({ ...values, model: ids[0] }).fallback; // asked for by --fallback, the environment or the config file
     const models = new ModelSet(service, ids.slice(1).map((model) => ({ model, modelPath: undefined, fallback })));
     const apiKeys = values['api-key'] ?? (process.env.FASTEMBED_API_KEY ? [process.env.FASTEMBED_API_KEY] : []);
     const { buildServer, closeOnSignals } = await import('../http/server.js');

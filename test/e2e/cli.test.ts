@@ -257,14 +257,17 @@ describe('commands', () => {
     for (const k of ['load_ms', 'docs_per_s', 'query_p50_ms', 'query_p99_ms']) expect(m[k]).toBeGreaterThan(0);
   });
 
-  test('serve: answers on its port, then exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--host', '127.0.0.1', '--model-path', tinyDir], {
+  /** `serve` on a free port; its URL once it logs ready, and everything it printed so far (`out()`). */
+  async function serve(args: string[]) {
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
       env: { ...process.env, FASTEMBED_CACHE_DIR: cacheDir, LOG_LEVEL: 'info' },
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listen line in: ${out}`)), 20_000);
+      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
       child.stdout.on('data', () => {
         const m = /"msg":"ready"/.test(out) && /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
         if (m) {
@@ -273,6 +276,24 @@ describe('commands', () => {
         }
       });
     });
+    return { child, url, out: () => out };
+  }
+
+  test.skipIf(!fullSizeModel)(`serve -m: the id names the model it serves (here with a local folder)${needsFullSize}`, async () => {
+    const { child, url } = await serve(['-m', 'all-MiniLM-L6-v2', '--model-path', fullSizeModel!]);
+    try {
+      const r = await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: ['a'], model: 'all-MiniLM-L6-v2' }) });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { model: string; data: Array<{ embedding: number[] }> };
+      expect(body.model).toBe('all-MiniLM-L6-v2');
+      expect(body.data[0].embedding).toHaveLength(384);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  test('serve: answers on its port, then exits 0 on SIGTERM', async () => {
+    const { child, url, out: printed } = await serve(['--model-path', tinyDir]);
     const health = await (await fetch(`${url}/health`)).json();
     expect(health.status).toBe('healthy');
     const r = await fetch(`${url}/api/similarity/compute`, {
@@ -294,12 +315,12 @@ describe('commands', () => {
     expect(Date.now() - t0).toBeLessThan(25_000); // the 10 s shutdown deadline, not the 30 s body timeout
     stalled.destroy();
     // JSON logs with the seed's fields
-    const line = out.split('\n').find((l) => l.includes('"text1_len"'));
+    const line = printed().split('\n').find((l) => l.includes('"text1_len"'));
     const logged = JSON.parse(line!);
     expect(logged).toMatchObject({ component: 'fastembed', method: 'fastembed_cosine', text1_len: 1, text2_len: 1, msg: 'similarity computation completed' });
     expect(Number.isInteger(logged.duration_ms)).toBe(true);
     expect(logged.similarity).toBeGreaterThanOrEqual(-1);
     expect(new Date(logged.timestamp).getTime()).toBeGreaterThan(0);
-    expect(out).toMatch(/"signal":"SIGTERM"/);
+    expect(printed()).toMatch(/"signal":"SIGTERM"/);
   });
 });
