@@ -3,28 +3,17 @@
 // in-process loop runs the same requests (bench/load-requests.ts). Routes: the original similarity route and the
 // OpenAI embeddings route returning vectors as float arrays and as base64. Then the server peers (bench/http-peers.ts):
 // our server and Infinity, each in its own process.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { SimilarityService } from 'fastembed-native';
 import { buildServer } from 'fastembed-native/server';
 import { describeMachine } from './machine.js';
 import { p50p99 } from './percentiles.js';
 import { type LoadScenario, loadRequest, runLoadClient } from './load-requests.js';
+import { benchDir, here, queries, queriesFile, rounds, seconds, shared, smoke } from './http-common.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const benchDir = path.resolve(here, '..');
-const shared = process.env.FASTEMBED_SHARED ?? path.resolve(benchDir, '../../shared');
-const smoke = process.argv.includes('--smoke');
-const seconds = smoke ? 3 : 5;
-// In-process and HTTP runs alternate, and each row reports the median of its rounds: this machine's speed drifts by
-// ±15% from minute to minute, more than the difference being measured.
-const rounds = smoke ? 1 : 3;
-const queriesFile = path.join(benchDir, 'corpora', 'queries.jsonl');
-if (!fs.existsSync(queriesFile)) execFileSync(process.execPath, [path.join(benchDir, 'make-corpus.mjs')], { stdio: 'inherit' });
-const queries = fs.readFileSync(queriesFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string);
 
 interface Measured {
   requests_per_s: number;

@@ -4,12 +4,11 @@
 // sending 64-text batches, from the load generator in its own process; the servers take turns round by round and each
 // cell is the median of the rounds. Also each server's peak RSS, its cold start to the first answer, and the vectors
 // of both compared text by text.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { getModelSpec } from 'fastembed-native';
+import { cosine, getModelSpec } from 'fastembed-native';
+import { benchDir, here, queries, queriesFile, rounds, seconds, shared, smoke } from './http-common.js';
 import { describeMachine } from './machine.js';
 import { type EmbeddingsTarget, type LoadResult, type LoadScenario, BATCH_TEXTS, OUR_EMBEDDINGS, runLoadClient, textsPerRequest } from './load-requests.js';
 import {
@@ -27,17 +26,8 @@ import {
   startServer,
 } from './server-peers.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const benchDir = path.resolve(here, '..');
 const root = path.resolve(benchDir, '..');
-const shared = process.env.FASTEMBED_SHARED ?? path.resolve(benchDir, '../../shared');
 const modelDir = process.env.FASTEMBED_BENCH_MODEL ?? path.join(shared, 'models', 'minilm-l6-shape');
-const smoke = process.argv.includes('--smoke');
-const seconds = smoke ? 3 : 5;
-const rounds = smoke ? 1 : 3;
-const queriesFile = path.join(benchDir, 'corpora', 'queries.jsonl');
-if (!fs.existsSync(queriesFile)) execFileSync(process.execPath, [path.join(benchDir, 'make-corpus.mjs')], { stdio: 'inherit' });
-const queries = fs.readFileSync(queriesFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string);
 const INFINITY: EmbeddingsTarget = { path: '/embeddings', model: OUR_EMBEDDINGS.model };
 
 interface Level {
@@ -102,17 +92,6 @@ async function measure(server: Server, level: Level): Promise<Measured> {
 
 const median = (runs: Measured[]) => [...runs].sort((a, b) => a.texts_per_s - b.texts_per_s)[runs.length >> 1];
 
-function cosine(a: number[], b: number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 async function main(): Promise<void> {
   const spec = getModelSpec(OUR_EMBEDDINGS.model);
@@ -145,7 +124,7 @@ async function main(): Promise<void> {
     const texts = [...queries.slice(0, 7), long];
     const vectors = await Promise.all(servers.map((s) => embedOver(s.running.base, s.spec.target, texts)));
     if (vectors.some((v) => !v)) throw new Error('a server did not answer the vectors check');
-    const cosines = servers.length > 1 ? texts.map((_, i) => cosine(vectors[0]![i], vectors[1]![i])) : [];
+    const cosines = servers.length > 1 ? texts.map((_, i) => cosine(Float32Array.from(vectors[0]![i]), Float32Array.from(vectors[1]![i]))) : [];
     const minCos = cosines.length ? Math.min(...cosines) : undefined;
     if (minCos !== undefined && minCos < 0.9999) process.exitCode = 1;
 
