@@ -58,12 +58,12 @@ export class MicroBatcher {
     return Promise.all(texts.map((t) => this.embed(t)));
   }
 
-  /** Sends everything queued now. */
   /** Texts requested in this turn of the event loop (a Promise.all, requests parsed together) go as one batch. */
   #schedule(): NodeJS.Timeout | NodeJS.Immediate {
     return this.#windowMs > 0 ? setTimeout(() => this.flush(), this.#windowMs) : setImmediate(() => this.flush());
   }
 
+  /** Sends everything queued now. */
   flush(): void {
     if (this.#timer && this.#windowMs > 0) clearTimeout(this.#timer as NodeJS.Timeout);
     else if (this.#timer) clearImmediate(this.#timer as NodeJS.Immediate);

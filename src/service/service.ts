@@ -5,8 +5,9 @@
 //
 // SimilarityService: a facade over a ModelHandle (load, retry, close) and, once the model is loaded, a VectorSource
 // (cache, micro-batching, deadlines). It adds the similarity math (native SIMD kernels), search by cosine, BM25 or
-// both (ranking.ts, hybrid.ts, LexicalIndexes, DenseIndexes), the fallback when the model is unavailable, fails or is too slow,
-// health and close(). About 350 lines: the original service's ~20 public methods, each a few lines over those pieces.
+// both (ranking.ts, hybrid.ts, LexicalIndexes, DenseIndexes), the fallback when the model is unavailable, fails or is
+// too slow, health and close(). About 390 lines: the original service's ~20 public methods, each a few lines over
+// those pieces.
 import { resolveConfig, type SimilarityConfig } from './config.js';
 import { DEFAULT_MODEL } from '../engine/embedder-options.js';
 import { assertPositiveInteger, assertText, assertTexts } from '../util/arguments.js';
