@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { benchModel } from './bench-model.js';
 import { stsbSentences } from './datasets.js';
 import { describeMachine } from './machine.js';
+import { writeResults } from './results.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
@@ -193,8 +194,7 @@ async function main(): Promise<void> {
     if (ratios.length > 1) rows.push(`\n${mode} ÷ embed(), median of ${ratios.length} rounds: ${ratios[ratios.length >> 1].toFixed(3)} (${ratios.map((x) => x.toFixed(3)).join(', ')})`);
   }
   console.log(`\n${rows.join('\n')}`);
-  fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(benchDir, 'results', smoke ? 'corpus-smoke.json' : 'corpus.json'), JSON.stringify({ date: new Date().toISOString(), machine, model: path.basename(modelDir), pool, sizes, results, resume }, null, 2));
+  writeResults('corpus', smoke, { model: path.basename(modelDir), pool, sizes, results, resume });
 }
 
 main().catch((err) => {

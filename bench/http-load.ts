@@ -4,13 +4,13 @@
 // OpenAI embeddings route returning vectors as float arrays and as base64. Then the server peers (bench/http-peers.ts):
 // our server and Infinity, each in its own process.
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SimilarityService } from 'fastembed-native';
 import { buildServer } from 'fastembed-native/server';
 import { describeMachine } from './machine.js';
 import { p50p99 } from './percentiles.js';
+import { writeResults } from './results.js';
 import { type LoadScenario, loadRequest, runLoadClient } from './load-requests.js';
 import { benchDir, here, queries, queriesFile, rounds, seconds, shared, smoke } from './http-common.js';
 
@@ -113,8 +113,7 @@ async function main(): Promise<void> {
     `\nMicro-batching: ${stats.microBatches.requests} texts requested in ${stats.microBatches.batches} batches ` +
       `(${(stats.microBatches.requests / Math.max(1, stats.microBatches.batches)).toFixed(1)} texts per model call).`,
   );
-  fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(benchDir, 'results', smoke ? 'http-smoke.json' : 'http.json'), JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), seconds, rounds, results }, null, 2));
+  writeResults('http', smoke, { seconds, rounds, results });
   await app.close();
   await service.close();
 }

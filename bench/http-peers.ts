@@ -10,6 +10,7 @@ import path from 'node:path';
 import { cosine, getModelSpec } from 'fastembed-native';
 import { benchDir, here, queries, queriesFile, rounds, seconds, shared, smoke } from './http-common.js';
 import { describeMachine } from './machine.js';
+import { writeResults } from './results.js';
 import { type EmbeddingsTarget, type LoadResult, type LoadScenario, BATCH_TEXTS, OUR_EMBEDDINGS, runLoadClient, textsPerRequest } from './load-requests.js';
 import {
   type RunningServer,
@@ -229,27 +230,17 @@ function report(servers: Server[], results: Array<{ level: Level; runs: Measured
     );
   }
   console.log(lines.join('\n'));
-  fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
-  fs.writeFileSync(
-    path.join(benchDir, 'results', smoke ? 'http-peers-smoke.json' : 'http-peers.json'),
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        machine: describeMachine(),
-        seconds,
-        rounds,
-        infinity: x.version,
-        skipped: Object.fromEntries(x.skipped.map(([n, s]) => [n, s.skip])),
-        tei: TEI_ABSENT,
-        cold_start_ms: Object.fromEntries(servers.map((s) => [s.spec.name, s.coldStartsMs])),
-        peak_rss_mb: Object.fromEntries(servers.map((s, i) => [s.spec.name, peaks[i]])),
-        cosines: x.cosines,
-        results: json,
-      },
-      null,
-      2,
-    ),
-  );
+  writeResults('http-peers', smoke, {
+    seconds,
+    rounds,
+    infinity: x.version,
+    skipped: Object.fromEntries(x.skipped.map(([n, s]) => [n, s.skip])),
+    tei: TEI_ABSENT,
+    cold_start_ms: Object.fromEntries(servers.map((s) => [s.spec.name, s.coldStartsMs])),
+    peak_rss_mb: Object.fromEntries(servers.map((s, i) => [s.spec.name, peaks[i]])),
+    cosines: x.cosines,
+    results: json,
+  });
 }
 
 main().catch((err) => {

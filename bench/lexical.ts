@@ -21,6 +21,7 @@ import { benchModel } from './bench-model.js';
 import { hybridAgainstDense, hybridLines, type HybridLatency } from './hybrid-latency.js';
 import { describeMachine } from './machine.js';
 import { p50p99 } from './percentiles.js';
+import { writeResults } from './results.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
@@ -427,27 +428,17 @@ async function main(): Promise<void> {
   );
   const report = lines.join('\n');
   console.log(report);
-  fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
-  fs.writeFileSync(
-    path.join(benchDir, 'results', smoke ? 'lexical-smoke.json' : 'lexical.json'),
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        machine: describeMachine(),
-        report,
-        hybrid,
-        results: results.map((r) => ({
-          corpus: r.corpus.label,
-          system: r.system,
-          ...(r.outcome.ok
-            ? { version: r.outcome.m.version, build_ms: r.outcome.m.build_ms, index_bytes: indexBytes(r.outcome.m), rss_delta: r.outcome.m.rss_after - r.outcome.m.rss_before, peak_rss: r.outcome.m.peak_rss, ...p50p99(r.outcome.m.query_ms) }
-            : { skipped: r.outcome.why }),
-        })),
-      },
-      null,
-      2,
-    ),
-  );
+  writeResults('lexical', smoke, {
+    report,
+    hybrid,
+    results: results.map((r) => ({
+      corpus: r.corpus.label,
+      system: r.system,
+      ...(r.outcome.ok
+        ? { version: r.outcome.m.version, build_ms: r.outcome.m.build_ms, index_bytes: indexBytes(r.outcome.m), rss_delta: r.outcome.m.rss_after - r.outcome.m.rss_before, peak_rss: r.outcome.m.peak_rss, ...p50p99(r.outcome.m.query_ms) }
+        : { skipped: r.outcome.why }),
+    })),
+  });
 }
 
 main().catch((err) => {

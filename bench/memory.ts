@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './machine.js';
+import { writeResults } from './results.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchDir = path.resolve(here, '..');
@@ -41,8 +42,7 @@ async function main(): Promise<void> {
   }
   console.log(`Machine: ${describeMachine()}\n${n} texts, maxLength 512, fp32, ${path.basename(modelDir)}\n`);
   console.log(rows.join('\n'));
-  fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(benchDir, 'results', smoke ? 'memory-smoke.json' : 'memory.json'), JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), n, results }, null, 2));
+  writeResults('memory', smoke, { n, results });
 }
 
 main().catch((err) => {

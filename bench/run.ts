@@ -10,6 +10,7 @@ import { batchFlops, bertShape, sgemmGflops } from './ceiling.js';
 import { type Launch, goPeer, ortLibrary, pythonPeer } from './foreign-peers.js';
 import { benchModel } from './bench-model.js';
 import { describeMachine, hasVnni } from './machine.js';
+import { writeResults } from './results.js';
 import { topkBench } from './topk.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // bench/dist
@@ -216,12 +217,7 @@ async function main(): Promise<void> {
   for (const r of errors) lines.push(`\n${r.system} ${r.error!.startsWith('not run: ') ? 'did not run' : 'failed'}: ${r.error!.replace(/^not run: /, '')}`);
   const table = lines.join('\n');
   console.log(table);
-  const out = path.join(benchDir, 'results');
-  fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(
-    path.join(out, smoke ? 'smoke.json' : 'latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), n, tokens, flops, sgemm_gflops: gflops, rows, topk, int8_ratios: int8Ratios }, null, 2),
-  );
+  writeResults('latest', smoke, { n, tokens, flops, sgemm_gflops: gflops, rows, topk, int8_ratios: int8Ratios }, 'smoke');
   if (rows.find((r) => OURS.includes(r.system) && r.error)) process.exitCode = 1;
 }
 

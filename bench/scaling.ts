@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Embedder } from 'fastembed-native';
 import { describeMachine } from './machine.js';
+import { writeResults } from './results.js';
 import { lineChart } from './svg-chart.js';
 import { timeIt } from './timing.js';
 import { DIM, topkPaths } from './topk.js';
@@ -103,9 +104,7 @@ async function main(): Promise<void> {
     ),
   ].join('\n');
   console.log(md);
-  const results = { date: new Date().toISOString(), machine, byLength, byBatch, topk };
-  fs.mkdirSync(path.join(benchDir, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(benchDir, 'results', smoke ? 'scaling-smoke.json' : 'scaling.json'), JSON.stringify(results, null, 2));
+  writeResults('scaling', smoke, { byLength, byBatch, topk });
   if (smoke) return;
   const docs = path.join(root, 'docs', 'bench');
   fs.mkdirSync(docs, { recursive: true });
