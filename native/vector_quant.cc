@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -168,7 +169,35 @@ uint32_t HammingNeon(const uint8_t* a, const uint8_t* b, size_t words) {
 FE_DOT_ROWS(Scalar, , DotI8Scalar)
 FE_HAMMING_ROWS(Scalar, , HammingScalar)
 #if FE_QX64
-FE_HAMMING_ROWS(Avx2, __attribute__((target("avx2,popcnt"))), HammingAvx2)
+// Rows of up to 16 words (dim ≤ 1024) are summed with the popcnt instruction, the query's words held in registers:
+// per 384-dim row 6 loads, xors, popcnts and adds, where the pshufb kernel spends as much again reducing its
+// four 64-bit lanes. Wider rows keep the pshufb kernel, whose reduction is then amortised over the row.
+template <size_t W>
+__attribute__((target("popcnt"))) void HammingRowsFixed(const uint8_t* q, const uint8_t* bits, size_t count, uint16_t* out) {
+  uint64_t qw[W];
+  for (size_t w = 0; w < W; ++w) qw[w] = Word(q + 8 * w);
+  for (size_t r = 0; r < count; ++r) {
+    const uint8_t* x = bits + r * W * 8;
+    uint64_t d = 0;
+    for (size_t w = 0; w < W; ++w) d += static_cast<uint64_t>(_mm_popcnt_u64(Word(x + 8 * w) ^ qw[w]));
+    out[r] = static_cast<uint16_t>(d);
+  }
+}
+
+FE_HAMMING_ROWS(Avx2Wide, __attribute__((target("avx2,popcnt"))), HammingAvx2)
+
+template <size_t... W>
+void HammingRowsSmall(const uint8_t* q, const uint8_t* bits, size_t words, size_t count, uint16_t* out,
+                      std::index_sequence<W...>) {
+  using Fn = void (*)(const uint8_t*, const uint8_t*, size_t, uint16_t*);
+  static constexpr Fn fixed[] = {HammingRowsFixed<W + 1>...};
+  fixed[words - 1](q, bits, count, out);
+}
+
+void HammingRowsAvx2(const uint8_t* q, const uint8_t* bits, size_t words, size_t count, uint16_t* out) {
+  if (words <= 16) return HammingRowsSmall(q, bits, words, count, out, std::make_index_sequence<16>{});
+  HammingRowsAvx2Wide(q, bits, words, count, out);
+}
 #pragma GCC diagnostic push  // GCC 12's AVX-512 headers warn on their own _mm*_undefined_* (a GCC bug)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -329,52 +358,78 @@ std::vector<Scored> Int8Pool(const PreparedQuery& q, const CompactMatrix& m, siz
 }
 
 // ---- pass 1, binary: the `size` nearest rows by Hamming distance -----------------------------------------------
-// Distances are small integers (0..dim), so the pool is cut with a histogram instead of a heap: count each distance,
-// find the distance t at which the pool fills, keep every row nearer than t and the first rows (lowest index) at t.
-std::vector<uint32_t> HammingPool(const PreparedQuery& q, const CompactMatrix& m, size_t size, int threads) {
+// Distances are small integers (0..dim), so the pool is cut with a histogram instead of a heap, in one pass over the
+// rows: each part keeps the rows within its own cut (the distance at which its rows alone fill the pool), which only
+// falls as it reads and is never below the global cut t. The parts' rows are then cut at t: every row nearer than
+// t, and the first rows (lowest index) at t.
+struct Near {
+  uint32_t row;
+  uint16_t dist;
+};
+
+struct HammingPart {
+  std::vector<uint32_t> hist;  // rows per distance, up to the part's cut
+  std::vector<Near> kept;      // rows within the part's cut, in row order
+};
+
+// Drops the rows beyond `cut`, and at each distance those after the first `size` (a pool never takes more from one
+// part at one distance, and takes the first).
+void Trim(std::vector<Near>& kept, size_t cut, size_t size, std::vector<uint32_t>& seen) {
+  std::fill(seen.begin(), seen.end(), 0);
+  kept.erase(std::remove_if(kept.begin(), kept.end(), [&](const Near& n) { return n.dist > cut || ++seen[n.dist] > size; }),
+             kept.end());
+}
+
+void HammingRange(const PreparedQuery& q, const CompactMatrix& m, size_t begin, size_t end, size_t size,
+                  HammingPart& part) {
   const size_t words = SignWords(m.dim);
-  const size_t bins = m.dim + 1;
-  const size_t parts = Parts(m.rows, threads);
-  std::vector<uint16_t> dist(m.rows);  // dim ≤ 65535 (checked by the binding)
-  std::vector<std::vector<uint32_t>> hist(parts);
   const QuantKernels& kern = QK();
-  Split(m.rows, parts, [&](size_t begin, size_t end, size_t p) {
-    // Four interleaved histograms: neighbouring rows often share a distance, and one counter would chain each
-    // increment on the store before it.
-    std::vector<uint32_t> h4(4 * bins, 0);
-    for (size_t b = begin; b < end; b += kBlock) {
-      const size_t n = std::min(kBlock, end - b);
-      kern.hamming_rows(q.bits.data(), m.bits + b * words * 8, words, n, &dist[b]);
-      for (size_t i = 0; i < n; ++i) ++h4[(i & 3) * bins + dist[b + i]];
+  // Only rows within the cut are counted: the global cut is never above this part's, so the counts beyond it are
+  // never read, and once the cut has settled (after ~size rows) a row costs one compare.
+  part.hist.assign(m.dim + 1, 0);
+  std::vector<uint32_t> seen(m.dim + 1);
+  size_t cut = m.dim;
+  size_t within = 0;  // rows counted at distances ≤ cut
+  uint16_t dist[kBlock];
+  part.kept.clear();
+  for (size_t b = begin; b < end; b += kBlock) {
+    const size_t n = std::min(kBlock, end - b);
+    kern.hamming_rows(q.bits.data(), m.bits + b * words * 8, words, n, dist);
+    for (size_t i = 0; i < n; ++i) {
+      if (dist[i] <= cut) {
+        ++part.hist[dist[i]];
+        part.kept.push_back({static_cast<uint32_t>(b + i), dist[i]});
+        ++within;
+      }
     }
-    hist[p].assign(bins, 0);
-    for (size_t d = 0; d < bins; ++d) hist[p][d] = h4[d] + h4[bins + d] + h4[2 * bins + d] + h4[3 * bins + d];
-  });
+    while (cut > 0 && within - part.hist[cut] >= size) within -= part.hist[cut--];
+    if (part.kept.size() > 2 * size + kBlock) Trim(part.kept, cut, size, seen);
+  }
+}
+
+std::vector<uint32_t> HammingPool(const PreparedQuery& q, const CompactMatrix& m, size_t size, int threads) {
+  const size_t parts = Parts(m.rows, threads);
+  std::vector<HammingPart> part(parts);
+  Split(m.rows, parts, [&](size_t b, size_t e, size_t p) { HammingRange(q, m, b, e, size, part[p]); });
   size_t below = 0;  // rows nearer than t
   size_t t = 0;
   for (; t <= m.dim; ++t) {
     size_t at = 0;
-    for (size_t p = 0; p < parts; ++p) at += hist[p][t];
+    for (const auto& p : part) at += p.hist[t];
     if (below + at >= size) break;
     below += at;
   }
   // Rows at distance t that still fit go to the lowest indices: each part's share of them, in part order.
-  std::vector<size_t> ties(parts);
-  size_t left = size - below;
-  for (size_t p = 0; p < parts; ++p) {
-    ties[p] = t <= m.dim ? std::min<size_t>(left, hist[p][t]) : 0;
-    left -= ties[p];
-  }
-  std::vector<std::vector<uint32_t>> found(parts);
-  Split(m.rows, parts, [&](size_t begin, size_t end, size_t p) {
-    size_t tie = ties[p];
-    for (size_t r = begin; r < end; ++r) {
-      if (dist[r] < t || (dist[r] == t && tie > 0 && tie--)) found[p].push_back(static_cast<uint32_t>(r));
-    }
-  });
   std::vector<uint32_t> pool;
   pool.reserve(size);
-  for (auto& f : found) pool.insert(pool.end(), f.begin(), f.end());
+  size_t left = size - below;
+  for (const auto& p : part) {
+    size_t tie = t <= m.dim ? std::min<size_t>(left, p.hist[t]) : 0;
+    left -= tie;
+    for (const Near& n : p.kept) {
+      if (n.dist < t || (n.dist == t && tie > 0 && tie--)) pool.push_back(n.row);
+    }
+  }
   return pool;
 }
 

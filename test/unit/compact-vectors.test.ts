@@ -101,7 +101,8 @@ describe(`compact kernels (${native.compactSimdLevel}) against a scalar referenc
     expect(Array.from(top.scores)).toEqual(Array.from(top.indices, (i) => expected[i]));
   });
 
-  test.each(DIMS)('sign bits and Hamming distances at dim %i', (dim) => {
+  // 1024 is the widest row the popcnt kernel takes (16 words); 1100 goes to the pshufb one.
+  test.each([...DIMS, 1024, 1100])('sign bits and Hamming distances at dim %i', (dim) => {
     const rand = seeded(100 + dim);
     const m = unitVectors(ROWS, dim, rand);
     m[0] = 0; // zero is not positive: bit clear
