@@ -1,6 +1,7 @@
 // The requests of the HTTP benchmark, shared by the in-process loop and the load generator so both do the same work:
 // request k of a scenario always carries the same texts (distinct across k, so the cache can't help).
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 
 export type LoadScenario = 'compute' | 'embeddings-float' | 'embeddings-base64' | 'embeddings-batch';
@@ -54,10 +55,15 @@ export interface LoadOptions {
   target?: EmbeddingsTarget;
 }
 
-/** Runs the load generator in its own process (`distDir`/load-client.js) so it doesn't take the server's event loop. */
+/**
+ * Runs the load generator in its own process (`distDir`/load-client.js) so it doesn't take the server's event loop,
+ * at nice 19: it stands in for clients on other machines, so it gets only the CPU the server leaves (any server
+ * alike) instead of competing with inference threads that run at nice 10 (our default `inferenceNice`).
+ */
 export function runLoadClient(distDir: string, options: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(distDir, 'load-client.js'), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    if (child.pid !== undefined) os.setPriority(child.pid, 19);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
