@@ -137,6 +137,11 @@ export function compactTopkReport(r: CompactTopkResult): string[] {
   const fp32 = r.results.find((x) => x.precision === 'fp32')!;
   for (const x of r.results) lines.push(`| ${x.label} | ${x.candidates?.toLocaleString('en') ?? '—'} | ${f(x.ms)} | ${f(x.recall, 3)} | ${f(fp32.ms / x.ms)}× |`);
   lines.push('', `Bytes per vector: fp32 ${b.fp32}; int8 ${b.int8} (fp32 / ${f(b.fp32 / b.int8)}), ${b.int8KeepFloat} with the fp32 rows kept; binary ${b.binary} (fp32 / ${f(b.fp32 / b.binary)}), ${b.binaryKeepFloat} with the fp32 rows kept.`);
+  // Search over a large matrix is bound by memory bandwidth, which differs between hosts (and between hours on a
+  // shared one): the fp32 scan's rate in this run says what reading the compact rows alone would cost.
+  const gbps = (b.fp32 * r.rows) / (fp32.ms * 1e6);
+  const floor = (bytes: number) => f((bytes * r.rows) / (gbps * 1e6));
+  lines.push('', `Memory in this run: the fp32 scan read ${f(gbps, 1)} GB/s; at that rate reading the rows alone takes ${floor(b.int8)} ms for int8 (codes + scales) and ${floor(b.binary)} ms for the sign bits.`);
   // The issue's targets were set for the 2-core test machine; said here for the CPU this ran on.
   const int8 = r.results.find((x) => x.precision === 'int8')!;
   const binary = r.results.find((x) => x.precision === 'binary')!;
