@@ -13,6 +13,7 @@ export const MODEL_OPTIONS = {
   'query-prefix': { type: 'string' },
   'passage-prefix': { type: 'string' },
   'batch-size': { type: 'string' },
+  quantize: { type: 'string' },
   config: { type: 'string', short: 'c' },
   preset: { type: 'string' },
   fallback: { type: 'boolean' },
@@ -30,6 +31,7 @@ export const MODEL_HELP = `Model options:
       --query-prefix <s>  text put before queries (search), e.g. 'query: '
       --passage-prefix <s> text put before documents (search), e.g. 'passage: '
       --batch-size <n>    texts per inference batch
+      --quantize <q>      int8 | none: int8 runs the model quantised on first use (faster; README *Quality*)
   -c, --config <file>     JSON config in the {"fastembed": {...}} format
       --preset <name>     development | production | highPerformance
       --fallback          if the model can't load, answer with Jaccard similarity (marked jaccard_fallback)
@@ -81,6 +83,7 @@ export function configFromArgs(values: Record<string, string | string[] | boolea
   if (values['cache-dir'] !== undefined) flags.cacheDir = values['cache-dir'] as string;
   if (values.fallback !== undefined) flags.fallback = values.fallback as boolean;
   if (values.pooling !== undefined) flags.pooling = values.pooling as SimilarityConfig['pooling'];
+  if (values.quantize !== undefined) flags.quantize = values.quantize as SimilarityConfig['quantize'];
   if (values['query-prefix'] !== undefined) flags.queryPrefix = values['query-prefix'] as string;
   if (values['passage-prefix'] !== undefined) flags.passagePrefix = values['passage-prefix'] as string;
   const ints: Array<[string, keyof SimilarityConfig]> = [

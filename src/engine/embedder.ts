@@ -30,6 +30,8 @@ export class Embedder {
   /** True when vectors come out L2-normalised (the recipe's normalisation). */
   readonly normalized: boolean;
   readonly pooling: Exclude<Pooling, 'none'>;
+  /** 'int8' when the model runs quantised (EmbedderOptions.quantize), else 'none'. */
+  readonly quantize: 'none' | 'int8';
   /**
    * Identifies everything that decides a vector besides the text: the model and tokenizer files (by content), the
    * quantization, pooling, normalisation and max length. Cache keys use it, so two recipes never share entries.
@@ -56,6 +58,7 @@ export class Embedder {
     this.symmetricPrefix = recipe.symmetricPrefix;
     this.normalized = recipe.normalize;
     this.pooling = recipe.pooling;
+    this.quantize = opts.quantize ?? 'none';
     this.fingerprint = fingerprint;
     this.#scheduler = new BatchScheduler(native, dim, { batchSize: opts.batchSize ?? 32, tokenBudget: opts.tokenBudget ?? 512 }, () => this.#closed, opts.maxQueueTokens ?? 0);
   }

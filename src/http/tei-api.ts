@@ -234,7 +234,7 @@ export function teiApi({ models, limits }: RouteContext): HttpApi {
           return {
             model_id: info.id,
             model_sha: null,
-            model_dtype: 'float32',
+            model_dtype: info.quantize === 'int8' ? 'int8' : 'float32',
             model_type: { embedding: { pooling: info.pooling } },
             max_concurrent_requests: limits.maxInFlight,
             max_input_length: info.maxLength,

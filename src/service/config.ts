@@ -27,6 +27,11 @@ export interface SimilarityConfig {
   /** Longest input in tokens; default the model's recipe (all-MiniLM-L6-v2: 256), as sentence-transformers uses. */
   maxLength?: number;
   batchSize: number;
+  /**
+   * 'int8' serves the model quantised on first use (EmbedderOptions.quantize: faster, vectors within ≈ 0.99 cosine of
+   * fp32, README *Quality*); 'none' (default) the fp32 model. /info says which (TEI's model_dtype).
+   */
+  quantize: 'none' | 'int8';
   enableCache: boolean;
   poolSize: number;
   /** Intra-op threads per session; 0 = cores / poolSize. */
@@ -86,6 +91,7 @@ export const DEFAULT_CONFIG: Readonly<SimilarityConfig> = Object.freeze({
   enabled: true,
   cacheDir: defaultCacheDir(),
   batchSize: 32,
+  quantize: 'none',
   enableCache: true,
   poolSize: 1,
   threads: 0,
@@ -160,6 +166,7 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   queryPrefix: optStr,
   passagePrefix: optStr,
   batchSize: int(1, 4096),
+  quantize: (v) => (v === 'none' || v === 'int8' ? undefined : "must be 'none' or 'int8'"),
   enableCache: bool,
   poolSize: int(1, 64),
   threads: int(0, 256),
@@ -210,6 +217,7 @@ const FILE_KEYS: Record<string, [keyof SimilarityConfig, (v: unknown) => unknown
   query_prefix: ['queryPrefix', (v) => v],
   passage_prefix: ['passagePrefix', (v) => v],
   batch_size: ['batchSize', (v) => v],
+  quantize: ['quantize', (v) => v],
   enable_cache: ['enableCache', (v) => v],
   pool_size: ['poolSize', (v) => v],
   threads: ['threads', (v) => v],
@@ -282,6 +290,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>> 
   text('FASTEMBED_QUERY_PREFIX', 'queryPrefix');
   text('FASTEMBED_PASSAGE_PREFIX', 'passagePrefix');
   num('FASTEMBED_BATCH_SIZE', 'batchSize');
+  text('FASTEMBED_QUANTIZE', 'quantize');
   flag('FASTEMBED_ENABLE_CACHE', 'enableCache');
   num('FASTEMBED_POOL_SIZE', 'poolSize');
   num('FASTEMBED_THREADS', 'threads');
@@ -312,6 +321,7 @@ export function embedderOptionsFrom(c: SimilarityConfig): EmbedderOptions {
     queryPrefix: c.queryPrefix,
     passagePrefix: c.passagePrefix,
     batchSize: c.batchSize,
+    quantize: c.quantize,
     poolSize: c.poolSize,
     maxQueueTokens: c.maxQueueTokens || undefined,
     threads: c.threads || undefined,

@@ -9,6 +9,8 @@ export interface ModelInfo {
   /** Vectors are L2-normalised. */
   normalized: boolean;
   pooling: 'mean' | 'cls';
+  /** 'int8' when the model runs quantised (config `quantize`), else 'none'. */
+  quantize: 'none' | 'int8';
   queryPrefix: string;
   passagePrefix: string;
   /** What both texts of computeSimilarity are prefixed with. */
@@ -17,5 +19,5 @@ export interface ModelInfo {
 
 /** The description of a loaded Embedder. */
 export function modelInfoOf(e: Embedder): ModelInfo {
-  return { id: e.model, dimension: e.dim, maxLength: e.maxLength, normalized: e.normalized, pooling: e.pooling, queryPrefix: e.queryPrefix, passagePrefix: e.passagePrefix, symmetricPrefix: e.symmetricPrefix };
+  return { id: e.model, dimension: e.dim, maxLength: e.maxLength, normalized: e.normalized, pooling: e.pooling, quantize: e.quantize, queryPrefix: e.queryPrefix, passagePrefix: e.passagePrefix, symmetricPrefix: e.symmetricPrefix };
 }

@@ -62,6 +62,8 @@ export interface ServiceStats {
   model: string;
   dimension: number;
   poolSize: number;
+  /** 'int8' when the model runs quantised (config `quantize`), else 'none'. */
+  quantize: 'none' | 'int8';
   requests: number;
   requestsByMethod: Record<string, number>;
   cache: CacheStats & { enabled: boolean };

@@ -352,6 +352,7 @@ export class SimilarityService {
       model: embedder?.model ?? this.config.model ?? (this.config.modelPath ? 'custom' : DEFAULT_MODEL),
       dimension: embedder?.dim ?? 0,
       poolSize: embedder?.poolSize ?? 0,
+      quantize: embedder?.quantize ?? this.config.quantize,
       requests: calls.requests,
       requestsByMethod: calls.requestsByMethod,
       cache: sourceStats.cache,

@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Embedder } from '../../src/engine/embedder.js';
+import { configFromArgs } from '../../src/cli/args.js';
+import { ConfigError, configFromEnv, loadConfigFile, resolveConfig } from '../../src/service/config.js';
+import { SimilarityService } from '../../src/service/service.js';
 import { floatsOf, parseModel, withGraph } from '../../src/models/onnx-graph.js';
 import { DataType, encodeModel, writeInitializer } from '../../src/models/onnx-writer.js';
 import { ProtoWriter } from '../../src/models/protobuf.js';
@@ -202,5 +205,46 @@ describe("Embedder quantize: 'int8'", () => {
     await expect(Embedder.create({ modelPath: makeTinyModelDir({ hidden: 16 }), quantize: 'int4' as never })).rejects.toThrow(
       /quantize must be 'none' or 'int8'/,
     );
+  });
+});
+
+describe("the service's quantize setting (serve --quantize int8)", () => {
+  test('config file key, env var, CLI flag and their check', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-qc-'));
+    try {
+      const file = path.join(dir, 'config.json');
+      fs.writeFileSync(file, JSON.stringify({ fastembed: { quantize: 'int8' } }));
+      expect(loadConfigFile(file).quantize).toBe('int8');
+      expect(configFromEnv({ FASTEMBED_QUANTIZE: 'int8' }).quantize).toBe('int8');
+      expect(resolveConfig({}).quantize).toBe('none');
+      expect(configFromArgs({ quantize: 'int8' }).quantize).toBe('int8');
+      expect(() => resolveConfig({ quantize: 'fp16' as never })).toThrow(ConfigError);
+      expect(() => resolveConfig({ quantize: 'fp16' as never })).toThrow(/quantize: must be 'none' or 'int8', got "fp16"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a service with quantize 'int8' embeds with the int8 model and says so in modelInfo and its stats", async () => {
+    const dir = makeTinyModelDir({ hidden: 64 });
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-qs-'));
+    const fp32 = new SimilarityService({ modelPath: dir, cacheDir, enableCache: false });
+    const int8 = new SimilarityService({ modelPath: dir, cacheDir, enableCache: false, quantize: 'int8' });
+    try {
+      const a = await fp32.computeBatchEmbeddings(texts.slice(0, 8));
+      const b = await int8.computeBatchEmbeddings(texts.slice(0, 8));
+      const cos = a.map((v, i) => cosineJs(v, b[i]));
+      expect(Math.min(...cos)).toBeGreaterThanOrEqual(0.99);
+      expect(Math.min(...cos)).toBeLessThan(0.999999); // the int8 graph ran, not the fp32 one
+      expect(fs.readdirSync(path.join(cacheDir, 'quantized'))).toHaveLength(1);
+      expect(int8.modelInfo?.quantize).toBe('int8');
+      expect(int8.getStats().quantize).toBe('int8');
+      expect(fp32.modelInfo?.quantize).toBe('none');
+      expect(fp32.getStats().quantize).toBe('none');
+    } finally {
+      await Promise.all([fp32.close(), int8.close()]);
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 });
