@@ -26,17 +26,20 @@ export const TEI_ABSENT =
   'crate with download-binaries (a prebuilt ONNX Runtime fetched at build time); this machine reaches package ' +
   'registries only, so it cannot be built here without vendoring those by hand';
 
-/** Our server: the built CLI's `serve`, on the model folder, cache off (every request embeds, as in Infinity). */
-export function ourServer(root: string, modelDir: string, cacheDir: string, target: EmbeddingsTarget): ServerPeer {
+/**
+ * Our server: the built CLI's `serve` on `modelDir` under the recipe of `target.model`, fp32 or (`quantize`) int8,
+ * cache off (every request embeds, as in Infinity).
+ */
+export function ourServer(root: string, modelDir: string, cacheDir: string, target: EmbeddingsTarget, quantize: 'none' | 'int8' = 'none'): ServerPeer {
   const cli = path.join(root, 'dist', 'cli.js');
   if (!fs.existsSync(cli)) return { skip: 'dist/cli.js is missing: npm run build:ts builds it' };
+  const args = ['serve', '--host', '127.0.0.1', '-m', target.model, '--model-path', modelDir, '--cache-dir', cacheDir, '--quantize', quantize];
   return {
-    name: 'fastembed-native',
+    name: quantize === 'int8' ? 'fastembed-native-int8' : 'fastembed-native',
     command: process.execPath,
-    args: (port) => [cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--model-path', modelDir, '--cache-dir', cacheDir],
+    args: (port) => [cli, ...args, '--port', String(port)],
     cwd: root,
-    // The model by FASTEMBED_MODEL: `serve -m <id>` fails ("model: must be a non-empty string, got [...]").
-    env: { FASTEMBED_MODEL: target.model, FASTEMBED_ENABLE_CACHE: 'false', LOG_LEVEL: 'warn' },
+    env: { FASTEMBED_ENABLE_CACHE: 'false', LOG_LEVEL: 'warn' },
     target,
   };
 }
