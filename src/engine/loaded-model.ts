@@ -8,7 +8,7 @@ import { usableCpus } from '../runtime/cpus.js';
 import { binding, loadOnnxRuntime, type NativeModel, type Pooling } from '../runtime/binding.js';
 import { TextTokenizer } from '../runtime/tokenizer.js';
 import { checkModelDir, defaultCacheDir, ensureModelDir } from '../models/loader.js';
-import { contentFingerprint, INT8_VERSION, optimizedGraphPath, quantizedModel } from '../models/artifacts.js';
+import { contentFingerprint, fusedModel, INT8_VERSION, optimizedGraphPath, quantizedModel } from '../models/artifacts.js';
 import { readFolderRecipe, recipeConflicts } from '../models/folder-recipe.js';
 import { findModelSpec, getModelSpec, type ModelSpec } from '../models/registry.js';
 import { FastembedError } from '../util/errors.js';
@@ -90,7 +90,8 @@ export async function loadModel(options: EmbedderOptions): Promise<LoadedModel> 
   const recipe = recipeFor(dir, spec, options);
   // Before quantising: the int8 calibration runs the model.
   const runtime = loadOnnxRuntime(options.onnxRuntimePath);
-  let modelFile = options.quantize === 'int8' ? await quantizedModel(cacheDir, sourceModel) : sourceModel;
+  const derived = () => (options.quantize === 'int8' ? quantizedModel(cacheDir, sourceModel) : fusedModel(cacheDir, sourceModel));
+  let modelFile = await derived();
   const optimizedPath = () =>
     options.cacheOptimizedModel !== false
       ? optimizedGraphPath(cacheDir, sourceModel, options.quantize ?? 'none', modelFile, runtime.version)
@@ -125,14 +126,25 @@ export async function loadModel(options: EmbedderOptions): Promise<LoadedModel> 
   try {
     native = await loading;
   } catch (err) {
-    // A cached artifact (int8 copy, optimised graph) that no longer loads — truncated by a full disk, say — is
+    // A cached artifact (int8 or fused copy, optimised graph) that no longer loads — truncated by a full disk, say — is
     // made again from the source model, once; a source model that fails is the user's error to see.
     const artifacts = [modelFile !== sourceModel ? modelFile : undefined, optimizedModelPath].filter((f): f is string => !!f && fs.existsSync(f));
     if (artifacts.length === 0) throw err;
     for (const f of artifacts) fs.rmSync(f, { force: true });
-    if (options.quantize === 'int8') modelFile = await quantizedModel(cacheDir, sourceModel);
+    modelFile = await derived();
     optimizedModelPath = optimizedPath(); // named after the (new) file it is made from
-    native = await load();
+    try {
+      native = await load();
+    } catch (again) {
+      // A fused graph this ONNX Runtime refuses: the model as exported still runs, a little slower.
+      if (options.quantize === 'int8' || modelFile === sourceModel) throw again;
+      process.emitWarning(`${sourceModel}: the fused-attention copy does not load (${(again as Error).message}); running the model unfused`, {
+        code: 'FASTEMBED_ATTENTION_FUSION',
+      });
+      modelFile = sourceModel;
+      optimizedModelPath = optimizedPath();
+      native = await load();
+    }
   }
   // Models that leave the hidden size dynamic in their output shape: learn it from one real run.
   let dim = native.info().dim;

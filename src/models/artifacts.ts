@@ -1,5 +1,6 @@
-// Files made from a model and kept in the cache directory: the int8 copy and ONNX Runtime's optimised graph, each
-// named by what it was made from; plus the content fingerprint that identifies a model file across replicas.
+// Files made from a model and kept in the cache directory: the int8 copy, the fused-attention copy and ONNX Runtime's
+// optimised graph, each named by what it was made from; plus the content fingerprint that identifies a model file
+// across replicas.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,12 +9,19 @@ import { writeFileAtomicAsync } from '../util/atomic-write.js';
 import { binding } from '../runtime/binding.js';
 import { FastembedError } from '../util/errors.js';
 import { TextTokenizer } from '../runtime/tokenizer.js';
+import { fuseAttention } from './attention-fusion.js';
 import { CALIBRATION_TEXTS } from './calibration-text.js';
 import { calibrationModel, outlierChannels } from './outlier-channels.js';
 import { downProjections, quantizeInt8 } from './quantize.js';
 
 /** Changes whenever quantizeInt8 makes different graphs: it names the cached file and enters the fingerprint. */
 export const INT8_VERSION = 'int8-v6';
+
+/**
+ * Names the cached fused-attention copy (fuseAttention). Not in the fingerprint: the fused graph computes the same
+ * vectors in another summation order (within ~1e-5, as a different thread count does), so cached vectors stay valid.
+ */
+const FUSED_VERSION = 'attention-v1';
 
 /**
  * A file's identity by content, cheap enough for start-up and the same on every replica (unlike mtime): its size and
@@ -46,6 +54,35 @@ export async function quantizedModel(cacheDir: string, modelFile: string): Promi
     throw new FastembedError(`quantize: 'int8' found no MatMul with constant weights in ${modelFile}; use the model as is`, 'ERR_QUANTIZE');
   }
   await writeFileAtomicAsync(out, bytes);
+  return claim(out);
+}
+
+/**
+ * The fp32 model with its self-attention blocks fused (attention-fusion.ts), made on first use and written atomically
+ * into cacheDir/fused; `modelFile` itself when it has no block that fuses, or is no ONNX this can read (ONNX Runtime
+ * then says what is wrong with it), or the copy can't be written (with a warning: it runs, a little slower).
+ */
+export async function fusedModel(cacheDir: string, modelFile: string): Promise<string> {
+  const st = fs.statSync(modelFile);
+  const out = cacheFile(path.join(cacheDir, 'fused'), [path.resolve(modelFile)], [st.size, st.mtimeMs, FUSED_VERSION], '.onnx');
+  if (fs.existsSync(out)) return claim(out);
+  let fused: Uint8Array;
+  try {
+    const { bytes, report } = fuseAttention(await fs.promises.readFile(modelFile));
+    if (report.fused === 0) return modelFile;
+    fused = bytes;
+  } catch {
+    return modelFile;
+  }
+  try {
+    await fs.promises.mkdir(path.dirname(out), { recursive: true });
+    await writeFileAtomicAsync(out, fused);
+  } catch (err) {
+    process.emitWarning(`Cannot write the fused-attention copy of ${modelFile} (${(err as Error).message}); running it unfused, a little slower`, {
+      code: 'FASTEMBED_ATTENTION_FUSION',
+    });
+    return modelFile;
+  }
   return claim(out);
 }
 

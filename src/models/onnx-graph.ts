@@ -135,6 +135,63 @@ export interface ConstantMatMul {
   N: number;
 }
 
+/** The attribute `name` of `n` as read (AttributeProto fields), or undefined. */
+function attribute(n: OnnxNode, name: string): Field[] | undefined {
+  for (const f of n.fields) {
+    if (f.field !== 5) continue;
+    const a = readFields(f.bytes!);
+    if (strings(a, 1)[0] === name) return a;
+  }
+  return undefined;
+}
+
+/** An integer-list attribute of `n` (perm, axes), or undefined. */
+export const intsAttribute = (n: OnnxNode, name: string): number[] | undefined => {
+  const a = attribute(n, name);
+  return a ? repeatedInts(a, 8) : undefined;
+};
+
+/** An integer attribute of `n` (axis, to), or undefined. */
+export const intAttribute = (n: OnnxNode, name: string): number | undefined => {
+  const v = attribute(n, name)?.find((x) => x.field === 3)?.value;
+  return v === undefined ? undefined : Number(BigInt.asIntN(64, v));
+};
+
+/** A TensorProto's values as numbers (float, int32 or int64, inline), or undefined. */
+function tensorValues(t: Field[]): number[] | undefined {
+  const type = Number(t.find((x) => x.field === 2)?.value ?? 0n);
+  const raw = t.find((x) => x.field === 9)?.bytes;
+  if (type === DataType.FLOAT) {
+    const init = { fields: t } as Initializer;
+    const f = floatsOf(init);
+    return f ? [...f] : undefined;
+  }
+  if (type === DataType.INT64 || type === DataType.INT32) {
+    if (raw) {
+      const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const size = type === DataType.INT64 ? 8 : 4;
+      return Array.from({ length: raw.length / size }, (_, i) => (size === 8 ? Number(v.getBigInt64(i * 8, true)) : v.getInt32(i * 4, true)));
+    }
+    return repeatedInts(t, type === DataType.INT64 ? 7 : 5);
+  }
+  return undefined;
+}
+
+/** The values of a small constant (an initializer or a Constant node's value), or undefined for anything else. */
+export function constantValues(g: OnnxGraph, tensor: string): number[] | undefined {
+  const init = g.inits.get(tensor);
+  if (init) return g.graphInputs.has(tensor) ? undefined : tensorValues(init.fields);
+  const p = g.producer.get(tensor);
+  if (p?.op !== 'Constant' || p.domain !== '') return undefined;
+  const value = attribute(p, 'value')?.find((x) => x.field === 5);
+  if (value) return tensorValues(readFields(value.bytes!));
+  const f = attribute(p, 'value_float')?.find((x) => x.field === 2)?.bytes;
+  if (f) return [new DataView(f.buffer, f.byteOffset, 4).getFloat32(0, true)];
+  const i = intAttribute(p, 'value_int');
+  if (i !== undefined) return [i];
+  return intsAttribute(p, 'value_ints');
+}
+
 /** `n` as a MatMul by a 2-D float initializer (both sides ≥ 16), or undefined for anything else. */
 export function constantMatMul(g: OnnxGraph, n: OnnxNode): ConstantMatMul | undefined {
   if (n.op !== 'MatMul' || n.domain !== '') return undefined;
