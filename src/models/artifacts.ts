@@ -66,11 +66,12 @@ export async function fusedModel(cacheDir: string, modelFile: string): Promise<s
   const st = fs.statSync(modelFile);
   const out = cacheFile(path.join(cacheDir, 'fused'), [path.resolve(modelFile)], [st.size, st.mtimeMs, FUSED_VERSION], '.onnx');
   if (fs.existsSync(out)) return claim(out);
-  let fused: Uint8Array;
+  // Written in parts, most of them views of the source: the copy never sits in memory whole beside it.
+  let fused: readonly Uint8Array[];
   try {
-    const { bytes, report } = fuseAttention(await fs.promises.readFile(modelFile));
+    const { chunks, report } = fuseAttention(await fs.promises.readFile(modelFile));
     if (report.fused === 0) return modelFile;
-    fused = bytes;
+    fused = chunks;
   } catch {
     return modelFile;
   }

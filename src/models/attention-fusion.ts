@@ -9,7 +9,7 @@
 // where each of Qᵗ, Kᵗ, Vᵗ is Transpose(Reshape(Add(MatMul(h, W), b))) of one input h, the mask bias is
 // (1 − mask[b, 1, 1, s]) × (large negative) of a graph input, and the context is transposed back and reshaped to
 // [batch, seq, hidden]. Anything else stays as it is, and a rewrite that would leave a tensor unproduced is dropped.
-import { constantMatMul, constantValues, intAttribute, intsAttribute, parseModel, withGraph, type ConstantMatMul, type OnnxGraph, type OnnxNode } from './onnx-graph.js';
+import { constantMatMul, constantValues, intAttribute, intsAttribute, modelWriter, parseModel, type ConstantMatMul, type OnnxGraph, type OnnxNode } from './onnx-graph.js';
 import { DataType, writeInitializer, writeNode, type TensorSpec } from './onnx-writer.js';
 import { fieldString, ProtoWriter, readFields, type Field } from './protobuf.js';
 
@@ -148,10 +148,10 @@ function packWeights(ps: Projection[]): Float32Array {
 }
 
 /**
- * `model` (ONNX bytes) with every self-attention block it can read fused into one Attention node. With none fused,
- * the bytes are returned as they were.
+ * `model` (ONNX bytes) with every self-attention block it can read fused into one Attention node, in parts (most of
+ * them views of `model`: join them, or write them in order). With none fused, `[model]`.
  */
-export function fuseAttention(model: Uint8Array): { bytes: Uint8Array; report: AttentionFusionReport } {
+export function fuseAttention(model: Uint8Array): { chunks: readonly Uint8Array[]; report: AttentionFusionReport } {
   const g = parseModel(model);
   const report: AttentionFusionReport = { softmaxes: 0, fused: 0 };
   const blocks: Block[] = [];
@@ -161,7 +161,7 @@ export function fuseAttention(model: Uint8Array): { bytes: Uint8Array; report: A
     const b = matchBlock(g, n);
     if (b) blocks.push(b);
   }
-  if (blocks.length === 0) return { bytes: model, report };
+  if (blocks.length === 0) return { chunks: [model], report };
 
   const removed = new Set(blocks.flatMap((b) => b.nodes));
   const added: TensorSpec[] = [];
@@ -212,7 +212,7 @@ export function fuseAttention(model: Uint8Array): { bytes: Uint8Array; report: A
   // Every input must still be made: a graph input, an initializer, or a kept node's (or a fused block's) output.
   const made = new Set<string>(['', ...g.graphInputs, ...g.inits.keys(), ...blocks.map((b) => b.output)]);
   for (const n of kept) for (const t of n.outputs) made.add(t);
-  if (![...used].every((t) => made.has(t))) return { bytes: model, report };
+  if (![...used].every((t) => made.has(t))) return { chunks: [model], report };
 
   const nodeOf = new Map(g.nodes.map((n) => [n.field, n]));
   const initOf = new Map([...g.inits.values()].map((t) => [t.field, t.name]));
@@ -234,5 +234,5 @@ export function fuseAttention(model: Uint8Array): { bytes: Uint8Array; report: A
   }
   for (const t of added) writeInitializer(graph, t);
   report.fused = blocks.length;
-  return { bytes: withGraph(g.modelFields, graph.finish(), { 'com.microsoft': 1 }), report };
+  return { chunks: modelWriter(g.modelFields, graph, { 'com.microsoft': 1 }).chunks(), report };
 }

@@ -96,19 +96,24 @@ export function renamedNode(n: OnnxNode, rename: (tensor: string) => string, suf
   return w.finish();
 }
 
-/** The model with `graph` (GraphProto bytes) in place of its graph, and `opsets` (domain → version) added. */
-export function withGraph(modelFields: Field[], graph: Uint8Array, opsets: Record<string, number> = {}): Uint8Array {
+/** The model with `graph` (a GraphProto, encoded or being written) in place of its graph, and `opsets` (domain → version) added. */
+export function modelWriter(modelFields: Field[], graph: Uint8Array | ProtoWriter, opsets: Record<string, number> = {}): ProtoWriter {
   const m = new ProtoWriter();
   const have = new Set(
     modelFields.filter((f) => f.field === 8).map((f) => strings(readFields(f.bytes!), 1)[0] ?? ''),
   );
   for (const f of modelFields) {
-    if (f.field === 7) m.bytes(7, graph);
-    else m.raw(f.raw);
+    if (f.field !== 7) m.raw(f.raw);
+    else if (graph instanceof ProtoWriter) m.nested(7, graph);
+    else m.bytes(7, graph);
   }
   for (const [domain, version] of Object.entries(opsets)) if (!have.has(domain)) m.message(8, (w) => w.string(1, domain).int(2, version));
-  return m.finish();
+  return m;
 }
+
+/** modelWriter's model as bytes. */
+export const withGraph = (modelFields: Field[], graph: Uint8Array | ProtoWriter, opsets: Record<string, number> = {}): Uint8Array =>
+  modelWriter(modelFields, graph, opsets).finish();
 
 const elements = (dims: number[]) => dims.reduce((a, d) => a * d, 1);
 

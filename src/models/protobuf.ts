@@ -138,6 +138,19 @@ export class ProtoWriter {
     return this;
   }
 
+  /** `w`'s message as field `field`, its parts shared, not copied. */
+  nested(field: number, w: ProtoWriter): this {
+    this.key(field, 2);
+    this.varint(w.length);
+    for (const p of w.parts) this.push(p);
+    return this;
+  }
+
+  /** The encoded parts in order, not joined: a large message goes to a file without a second copy in memory. */
+  chunks(): readonly Uint8Array[] {
+    return this.parts;
+  }
+
   finish(): Uint8Array {
     const out = new Uint8Array(this.length);
     let o = 0;

@@ -16,10 +16,16 @@ export function writeFileAtomic(file: string, data: Uint8Array): void {
   }
 }
 
-export async function writeFileAtomicAsync(file: string, data: Uint8Array): Promise<void> {
+/** As writeFileAtomic, without blocking; `data` may come in parts (written in order, never joined in memory). */
+export async function writeFileAtomicAsync(file: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
   const tmp = tempName(file);
   try {
-    await fs.promises.writeFile(tmp, data);
+    const out = await fs.promises.open(tmp, 'w');
+    try {
+      for (const part of data instanceof Uint8Array ? [data] : data) await out.write(part);
+    } finally {
+      await out.close();
+    }
     await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
