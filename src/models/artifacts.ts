@@ -18,8 +18,9 @@ import { downProjections, quantizeInt8 } from './quantize.js';
 export const INT8_VERSION = 'int8-v6';
 
 /**
- * Names the cached fused-attention copy (fuseAttention). Not in the fingerprint: the fused graph computes the same
- * vectors in another summation order (within ~1e-5, as a different thread count does), so cached vectors stay valid.
+ * Names the cached copies with fused attention (fp32's fused copy, and the int8 copy, which is fused too). Not in the
+ * fingerprint: a fused graph computes the same vectors in another summation order (within ~1e-5, as a different
+ * thread count does), so cached vectors stay valid.
  */
 const FUSED_VERSION = 'attention-v1';
 
@@ -42,10 +43,10 @@ export function contentFingerprint(file: string): string {
   }
 }
 
-/** The int8 copy of `modelFile`, made on first use and written atomically into cacheDir/quantized. */
+/** The int8 copy of `modelFile` (its attention fused too), made on first use and written atomically into cacheDir/quantized. */
 export async function quantizedModel(cacheDir: string, modelFile: string): Promise<string> {
   const st = fs.statSync(modelFile);
-  const out = cacheFile(path.join(cacheDir, 'quantized'), [path.resolve(modelFile)], [st.size, st.mtimeMs, INT8_VERSION], '.onnx');
+  const out = cacheFile(path.join(cacheDir, 'quantized'), [path.resolve(modelFile)], [st.size, st.mtimeMs, INT8_VERSION, FUSED_VERSION], '.onnx');
   if (fs.existsSync(out)) return claim(out);
   await fs.promises.mkdir(path.dirname(out), { recursive: true });
   const source = await fs.promises.readFile(modelFile);
@@ -53,7 +54,7 @@ export async function quantizedModel(cacheDir: string, modelFile: string): Promi
   if (report.quantized === 0) {
     throw new FastembedError(`quantize: 'int8' found no MatMul with constant weights in ${modelFile}; use the model as is`, 'ERR_QUANTIZE');
   }
-  await writeFileAtomicAsync(out, bytes);
+  await writeFileAtomicAsync(out, fuseAttention(bytes).chunks);
   return claim(out);
 }
 

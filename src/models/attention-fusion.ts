@@ -1,12 +1,13 @@
-// Fuses each BERT self-attention block into ONNX Runtime's Attention operator (com.microsoft): the Q, K and V
-// projections become one GEMM with N = 3 × hidden, and the heads' reshapes and transposes, QKᵀ, its scale, the padding
-// mask, softmax and ·V run in one kernel. ORT's own optimiser does not recognise these blocks in either export we run
-// (ours, bert-export.ts, and PyTorch's), and its 'all' level leaves ~12 nodes per layer. A short query pays ORT's
-// per-node cost for each (measured: one query of 19 tokens ~7–13% faster fused, 8 × 256 tokens ~3%). The result is
-// the same maths in a different summation order (outputs within ~1e-5 of the unfused graph's).
+// Fuses each BERT self-attention block into one of ONNX Runtime's attention operators (com.microsoft). In fp32 it
+// becomes Attention: the Q, K and V projections one GEMM with N = 3 × hidden, and the heads' reshapes and transposes,
+// QKᵀ, its scale, the padding mask, softmax and ·V one kernel. In the int8 model (quantize.ts) the int8 projections
+// stay and the rest becomes MultiHeadAttention. ORT's own optimiser recognises these blocks in neither export we run
+// (ours, bert-export.ts, and PyTorch's), and leaves ~12 nodes per layer; a short query pays ORT's per-node cost for
+// each (measured on all-MiniLM-L6-v2: one 19-token query ~10% faster fused in fp32, bulk 2–6%). The maths is the
+// same in another summation order (outputs within ~1e-5 of the unfused graph's).
 //
 // A block is fused only when it has exactly the expected shape: Softmax(Add(MatMul(Qᵗ, Kᵗ) ÷ √d, maskBias)) · Vᵗ,
-// where each of Qᵗ, Kᵗ, Vᵗ is Transpose(Reshape(Add(MatMul(h, W), b))) of one input h, the mask bias is
+// where each of Qᵗ, Kᵗ, Vᵗ is Transpose(Reshape(projection)) of one input h, the mask bias is
 // (1 − mask[b, 1, 1, s]) × (large negative) of a graph input, and the context is transposed back and reshaped to
 // [batch, seq, hidden]. Anything else stays as it is, and a rewrite that would leave a tensor unproduced is dropped.
 import { constantMatMul, constantValues, intAttribute, intsAttribute, modelWriter, parseModel, type ConstantMatMul, type OnnxGraph, type OnnxNode } from './onnx-graph.js';
@@ -19,14 +20,19 @@ export interface AttentionFusionReport {
   fused: number;
 }
 
+/** Q, K or V: a [batch, seq, N] projection of the block's input, split into heads. */
 interface Projection {
-  matmul: ConstantMatMul;
-  bias: Float32Array;
-  nodes: OnnxNode[];
+  /** The projection itself (before the heads are split) and what it projects. */
+  output: string;
+  input: string;
+  N: number;
+  /** The Reshape and Transpose(s) that split the heads. */
+  split: OnnxNode[];
+  /** An fp32 MatMul by a constant plus its bias Add, which Attention's single QKV GEMM can take over. */
+  fp32?: { matmul: ConstantMatMul; bias: Float32Array; nodes: OnnxNode[] };
 }
 
 interface Block {
-  input: string;
   q: Projection;
   k: Projection;
   v: Projection;
@@ -34,6 +40,7 @@ interface Block {
   scale: number;
   mask: string;
   output: string;
+  /** QKᵀ to the context's Reshape, and the projections' head splits. */
   nodes: OnnxNode[];
 }
 
@@ -44,26 +51,36 @@ function op(g: OnnxGraph, tensor: string, type: string): OnnxNode | undefined {
   return n && n.op === type && n.domain === '' && !g.graphOutputs.has(tensor) ? n : undefined;
 }
 
-/** Transpose(s) with `perms` (outermost last) over Reshape(Add(MatMul(h, W), b)). */
+/**
+ * Transpose(s) with `perms` (outermost last) over Reshape(x), where x is Add(MatMul(h, W), b) in fp32 or an int8
+ * DynamicQuantizeMatMul(h, W) (quantize.ts; its bias folded in).
+ */
 function projection(g: OnnxGraph, tensor: string, perms: number[][]): Projection | undefined {
-  const nodes: OnnxNode[] = [];
+  const split: OnnxNode[] = [];
   let t = tensor;
   for (const perm of perms) {
     const tr = op(g, t, 'Transpose');
     if (!tr || !same(intsAttribute(tr, 'perm'), perm)) return undefined;
-    nodes.push(tr);
+    split.push(tr);
     t = tr.inputs[0];
   }
   const reshape = op(g, t, 'Reshape');
-  const add = reshape && op(g, reshape.inputs[0], 'Add');
+  if (!reshape) return undefined;
+  split.push(reshape);
+  const output = reshape.inputs[0];
+  const int8 = g.producer.get(output);
+  if (int8?.op === 'DynamicQuantizeMatMul' && int8.domain === 'com.microsoft') {
+    const dims = g.inits.get(int8.inputs[1])?.dims;
+    return dims?.length === 2 ? { output, input: int8.inputs[0], N: dims[1], split } : undefined;
+  }
+  const add = op(g, output, 'Add');
   if (!add) return undefined;
   const [mmOut, biasName] = g.producer.get(add.inputs[0])?.op === 'MatMul' ? add.inputs : [add.inputs[1], add.inputs[0]];
   const mm = op(g, mmOut, 'MatMul');
   const matmul = mm && constantMatMul(g, mm);
   const bias = constantValues(g, biasName);
   if (!matmul || !bias || bias.length !== matmul.N) return undefined;
-  nodes.push(reshape, add, mm);
-  return { matmul, bias: Float32Array.from(bias), nodes };
+  return { output, input: mm.inputs[0], N: matmul.N, split, fp32: { matmul, bias: Float32Array.from(bias), nodes: [add, mm] } };
 }
 
 /** The graph input of a (1 − mask[b, 1, 1, s]) × c bias with c ≤ −1000, and the nodes that make it. */
@@ -117,9 +134,8 @@ function matchBlock(g: OnnxGraph, softmax: OnnxNode): Block | undefined {
   if (!q || !k || !v) return undefined;
   // The heads come from the scale (1/√d): every layout we know scales by it, and the Reshape shapes may be computed.
   const d = Math.round(1 / (scale * scale));
-  const { K, N } = q.matmul;
-  const input = q.nodes.at(-1)!.inputs[0];
-  const sameProjection = (p: Projection) => p.matmul.K === K && p.matmul.N === N && p.nodes.at(-1)!.inputs[0] === input;
+  const N = q.N;
+  const sameProjection = (p: Projection) => p.N === N && p.input === q.input;
   if (!sameProjection(k) || !sameProjection(v) || d < 1 || N % d !== 0 || Math.abs(1 / Math.sqrt(d) - scale) > 1e-6 * scale) return undefined;
   // The context, back to [batch, seq, hidden].
   const back = g.consumers.get(pv!.outputs[0]) ?? [];
@@ -127,7 +143,6 @@ function matchBlock(g: OnnxGraph, softmax: OnnxNode): Block | undefined {
   const reshape = tr && (g.consumers.get(tr.outputs[0]) ?? []).find((n) => n.op === 'Reshape' && n.inputs[0] === tr.outputs[0]);
   if (!reshape) return undefined;
   return {
-    input,
     q,
     k,
     v,
@@ -135,15 +150,15 @@ function matchBlock(g: OnnxGraph, softmax: OnnxNode): Block | undefined {
     scale,
     mask,
     output: reshape.outputs[0],
-    nodes: [...q.nodes, ...k.nodes, ...v.nodes, qk, scaled, add, softmax, pv!, tr, reshape],
+    nodes: [...q.split, ...k.split, ...v.split, qk, scaled, add, softmax, pv!, tr, reshape],
   };
 }
 
 /** [K, N] × 3 → [K, 3N] (rows of Q, K, V side by side, as Attention reads its weights). */
-function packWeights(ps: Projection[]): Float32Array {
-  const { K, N } = ps[0].matmul;
+function packWeights(ms: ConstantMatMul[]): Float32Array {
+  const { K, N } = ms[0];
   const out = new Float32Array(K * 3 * N);
-  for (let r = 0; r < K; r++) ps.forEach((p, i) => out.set(p.matmul.weights.subarray(r * N, (r + 1) * N), r * 3 * N + i * N));
+  for (let r = 0; r < K; r++) ms.forEach((m, i) => out.set(m.weights.subarray(r * N, (r + 1) * N), r * 3 * N + i * N));
   return out;
 }
 
@@ -163,38 +178,41 @@ export function fuseAttention(model: Uint8Array): { chunks: readonly Uint8Array[
   }
   if (blocks.length === 0) return { chunks: [model], report };
 
-  const removed = new Set(blocks.flatMap((b) => b.nodes));
+  // fp32 blocks become Attention (their Q, K, V GEMMs packed into one); int8 ones keep their int8 projections and
+  // fuse the rest into MultiHeadAttention.
+  const packed = (b: Block) => (b.q.fp32 && b.k.fp32 && b.v.fp32 ? [b.q.fp32, b.k.fp32, b.v.fp32] : undefined);
+  const removed = new Set(blocks.flatMap((b) => [...b.nodes, ...(packed(b)?.flatMap((p) => p.nodes) ?? [])]));
   const added: TensorSpec[] = [];
-  const replaced = new Map<OnnxNode, Uint8Array>(); // the block's last node → the Attention (and a mask Cast) in its place
+  const replaced = new Map<OnnxNode, Uint8Array>(); // the block's last node → the fused node (and a mask Cast) in its place
   const casts = new Set<string>();
   blocks.forEach((b, i) => {
     const name = `fastembed_attention_${i}`;
-    const ps = [b.q, b.k, b.v];
-    added.push(
-      { name: `${name}_qkv_weight`, dims: [b.q.matmul.K, 3 * b.q.matmul.N], type: DataType.FLOAT, data: packWeights(ps) },
-      { name: `${name}_qkv_bias`, dims: [3 * b.q.matmul.N], type: DataType.FLOAT, data: Float32Array.from(ps.flatMap((p) => [...p.bias])) },
-    );
     const w = new ProtoWriter();
     const mask = `${b.mask}_fastembed_int32`;
     if (!casts.has(mask)) {
       casts.add(mask);
       writeNode(w, { op: 'Cast', inputs: [b.mask], outputs: [mask], attrs: { to: DataType.INT32 }, name: `${mask}_cast` });
     }
-    writeNode(w, {
-      op: 'Attention',
-      domain: 'com.microsoft',
-      inputs: [b.input, `${name}_qkv_weight`, `${name}_qkv_bias`, mask],
-      outputs: [b.output],
-      attrs: { num_heads: b.heads, scale: { float: b.scale } },
-      name,
-    });
+    const attrs = { num_heads: b.heads, scale: { float: b.scale } };
+    const p = packed(b);
+    if (p) {
+      added.push(
+        { name: `${name}_qkv_weight`, dims: [p[0].matmul.K, 3 * b.q.N], type: DataType.FLOAT, data: packWeights(p.map((x) => x.matmul)) },
+        { name: `${name}_qkv_bias`, dims: [3 * b.q.N], type: DataType.FLOAT, data: Float32Array.from(p.flatMap((x) => [...x.bias])) },
+      );
+      const inputs = [b.q.input, `${name}_qkv_weight`, `${name}_qkv_bias`, mask];
+      writeNode(w, { op: 'Attention', domain: 'com.microsoft', inputs, outputs: [b.output], attrs, name });
+    } else {
+      const inputs = [b.q.output, b.k.output, b.v.output, '', mask]; // query, key, value, bias, key_padding_mask
+      writeNode(w, { op: 'MultiHeadAttention', domain: 'com.microsoft', inputs, outputs: [b.output], attrs, name });
+    }
     replaced.set(b.nodes.at(-1)!, w.finish());
   });
 
   // What only the fused blocks used (the mask bias, computed reshape shapes) goes too.
   const kept = new Set(g.nodes.filter((n) => !removed.has(n)));
   const needed = () => {
-    const used = new Set<string>([...g.graphOutputs, ...blocks.flatMap((b) => [b.input, b.mask])]);
+    const used = new Set<string>([...g.graphOutputs, ...blocks.flatMap((b) => [b.mask, ...(packed(b) ? [b.q.input] : [b.q.output, b.k.output, b.v.output])])]);
     for (const n of kept) for (const t of n.inputs) used.add(t);
     return used;
   };

@@ -7,6 +7,7 @@ import { Embedder } from '../../src/engine/embedder.js';
 import { fuseAttention } from '../../src/models/attention-fusion.js';
 import { bertToOnnx } from '../../src/models/bert-export.js';
 import { parseModel } from '../../src/models/onnx-graph.js';
+import { quantizeInt8 } from '../../src/models/quantize.js';
 import type { Tensor } from '../../src/models/safetensors.js';
 import { binding, loadOnnxRuntime } from '../../src/runtime/binding.js';
 import { TextTokenizer } from '../../src/runtime/tokenizer.js';
@@ -89,6 +90,16 @@ describe('fuseAttention', () => {
     for (const op of ['Softmax', 'Transpose', 'Reshape', 'Sub']) expect(count(bytes, op), op).toBe(0);
     expect(count(bytes, 'MatMul')).toBe(count(model, 'MatMul') - 2 * 5);
     expect(maxDiff(await states(model, texts), await states(bytes, texts))).toBeLessThan(1e-5);
+  });
+
+  test('fuses the int8 model around its int8 projections into MultiHeadAttention, and computes the same states', async () => {
+    const { bytes: int8 } = quantizeInt8(randomBert(2));
+    const { bytes, report } = fuse(int8);
+    expect(report).toEqual({ softmaxes: 2, fused: 2 });
+    expect(count(bytes, 'MultiHeadAttention')).toBe(2);
+    expect(count(bytes, 'DynamicQuantizeMatMul')).toBe(count(int8, 'DynamicQuantizeMatMul')); // Q, K, V stay int8
+    for (const op of ['Softmax', 'Transpose', 'Reshape', 'Sub']) expect(count(bytes, op), op).toBe(0);
+    expect(maxDiff(await states(int8, texts), await states(bytes, texts))).toBeLessThan(1e-5);
   });
 
   test(`fuses PyTorch's export (computed reshape shapes, its mask chain) and computes the same states${needsFullSize}`, async () => {
