@@ -163,8 +163,9 @@ function packWeights(ms: ConstantMatMul[]): Float32Array {
 }
 
 /**
- * `model` (ONNX bytes) with every self-attention block it can read fused into one Attention node, in parts (most of
- * them views of `model`: join them, or write them in order). With none fused, `[model]`.
+ * `model` (ONNX bytes) with every self-attention block it can read fused into one Attention (fp32) or
+ * MultiHeadAttention (int8) node, in parts (most of them views of `model`: join them, or write them in order). With
+ * none fused, `[model]`.
  */
 export function fuseAttention(model: Uint8Array): { chunks: readonly Uint8Array[]; report: AttentionFusionReport } {
   const g = parseModel(model);
