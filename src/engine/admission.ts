@@ -124,7 +124,10 @@ export class Admission {
   /**
    * Throws OverloadedError if `tokens` more could not be taken now: past the queue bound, or, with `deadlineMs` (how
    * long the caller will wait), if the work queued ahead would finish them later. A call is never refused while
-   * nothing is queued (an idle model takes any call). Queues nothing (take() does).
+   * nothing is queued (an idle model takes any call), nor for time while no other call with a deadline holds the
+   * queue: queries alone ahead of it cost what the measured speed already counts, and a stream of them never drains
+   * the queue to zero (a bulk call that alone needed more than the trusted share of its deadline was then refused
+   * for as long as 8 query callers kept coming). Queues nothing (take() does).
    */
   check(tokens: number, deadlineMs?: number): void {
     if (this.#queued === 0) return;
@@ -137,7 +140,7 @@ export class Admission {
         rate ? (total - max) / rate : UNMEASURED_RETRY_MS,
       );
     }
-    if (deadlineMs === undefined) return;
+    if (deadlineMs === undefined || this.#deadlineCalls === 0) return;
     if (rate === undefined) {
       // Not measured yet (the first batches of a cold start): take bulk calls only while they can all progress. They
       // are counted from take(), not from their bulk turn: calls still tokenising have none yet, and a burst of them

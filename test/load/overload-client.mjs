@@ -14,7 +14,7 @@ const measureFrom = start + o.warmupSeconds * 1000;
 const end = start + o.seconds * 1000;
 
 // Bulk bodies are made once and reused (the server under test has no cache; each body's texts are distinct, so none
-// is deduplicated): generating and serialising 256 texts per request cost this process enough CPU, on the two cores
+// is deduplicated): generating and serialising a bulk request's texts cost this process enough CPU, on the two cores
 // it shares with the server, to show up in its own latencies.
 const bulkBodies = o.bulk > 0 ? Array.from({ length: 16 }, () => embeddingsBody(o.model, o.bulkTexts, o.bulkWords)) : [];
 let nextBulk = 0;
@@ -64,7 +64,7 @@ await Promise.all(callers.map((c) => c.loop()));
 lag.disable();
 const window = o.seconds - o.warmupSeconds;
 /**
- * Tokens a second between the first and the last answer of the window: a 256-text answer is seconds of work, so
+ * Tokens a second between the first and the last answer of the window: a bulk answer is seconds of work, so
  * counting whole answers against the window's length would be off by up to one answer at each edge.
  */
 function rate(completions) {
@@ -80,6 +80,7 @@ const merge = (kind) => {
   for (const s of all) for (const [k, v] of Object.entries(s.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
   return {
     ok: all.reduce((a, s) => a + s.ok, 0),
+    answers: all.reduce((a, s) => a + s.completions.length, 0),
     textsPerSecond: all.reduce((a, s) => a + s.texts, 0) / window,
     tokensPerSecond: rate(all.flatMap((s) => s.completions)),
     latencies: all.flatMap((s) => s.latencies),

@@ -3,7 +3,7 @@
 // (45 by default; CI runs a short version).
 //
 //   1. idle: one short query at a time — the short-query p50 the others are held to;
-//   2. capacity: 4 bulk callers (256 texts a request) beside the same 8 short-query callers as (3), within capacity
+//   2. capacity: 4 bulk callers (64 texts a request) beside the same 8 short-query callers as (3), within capacity
 //      — the bulk work (tokens/s) the overloaded server must keep;
 //   3. 64 bulk + 8 short callers, then 256 bulk + 8 short: bulk work delivered ≥ 90 % of (2), no accepted request
 //      times out (no 504), every refusal (429) answered by the server within 100 ms of its first byte, short-query
@@ -31,7 +31,15 @@ const WARMUP = Math.min(10, Math.round(SECONDS / 4));
 /** The server's timeout: the deadline admission holds accepted work to. */
 const TIMEOUT_MS = Number(process.env.FASTEMBED_LOAD_TIMEOUT_MS ?? 30_000);
 const MODEL = 'all-MiniLM-L6-v2';
-const BULK_TEXTS = 256;
+/**
+ * Texts per bulk request. 256 took ~10 s each beside the queries on two cores, so a phase's window held 2–6 answers
+ * and the rate between the first and the last was noise (two answers finishing together once made the capacity
+ * reference 245 k tokens/s); 64 gives 15–20 and is still a call of its own (below maxBatchTexts, 64, a request's
+ * texts are micro-batched with the queries').
+ */
+const BULK_TEXTS = 64;
+/** Bulk answers the capacity phase must see within its window for its rate to be a measurement. */
+const MIN_BULK_ANSWERS = 10;
 const BULK_WORDS = 60;
 const SHORT_WORDS = 8;
 /** How long a request body may take to arrive (the server's bodyTimeoutMs, shortened for scenario 4). */
@@ -39,6 +47,8 @@ const BODY_TIMEOUT_MS = 5_000;
 
 interface Side {
   ok: number;
+  /** Answers within the measured window. */
+  answers: number;
   textsPerSecond: number;
   tokensPerSecond: number;
   latencies: number[];
@@ -106,7 +116,7 @@ function slowUploads(base: string, count: number, withinMs: number): Promise<num
 }
 
 const describeLoad = (o: Outcome) =>
-  `bulk ${o.bulk.textsPerSecond.toFixed(0)} texts/s ${o.bulk.tokensPerSecond.toFixed(0)} tokens/s, ${o.bulk.ok} ok, statuses ${JSON.stringify(o.bulk.statuses)}, refusals p50 ${quantile(o.bulk.refusals, 0.5).toFixed(1)} p99 ${quantile(o.bulk.refusals, 0.99).toFixed(1)} max ${Math.max(0, ...o.bulk.refusals).toFixed(1)} ms; ` +
+  `bulk ${o.bulk.textsPerSecond.toFixed(0)} texts/s ${o.bulk.tokensPerSecond.toFixed(0)} tokens/s, ${o.bulk.ok} ok (${o.bulk.answers} in the window), statuses ${JSON.stringify(o.bulk.statuses)}, refusals p50 ${quantile(o.bulk.refusals, 0.5).toFixed(1)} p99 ${quantile(o.bulk.refusals, 0.99).toFixed(1)} max ${Math.max(0, ...o.bulk.refusals).toFixed(1)} ms; ` +
   `short ${o.short.tokensPerSecond.toFixed(0)} tokens/s, p50 ${quantile(o.short.latencies, 0.5).toFixed(1)} ms p99 ${quantile(o.short.latencies, 0.99).toFixed(1)} ms, statuses ${JSON.stringify(o.short.statuses)}; client event-loop delay p99 ${o.clientLagMs.p99.toFixed(1)} max ${o.clientLagMs.max.toFixed(1)} ms`;
 
 describe(`overload: admission by work and deadline${needsFullSize}`, () => {
@@ -145,6 +155,7 @@ describe(`overload: admission by work and deadline${needsFullSize}`, () => {
     expect(idle.short.latencies.length).toBeGreaterThan(10);
     // A cold model's first bulk calls may be refused until its speed is measured; none may time out.
     expect(Object.keys(within.bulk.statuses).filter((s) => s !== '200' && s !== '429')).toEqual([]);
+    expect(within.bulk.answers, 'bulk answers within the capacity window (the reference rate)').toBeGreaterThanOrEqual(MIN_BULK_ANSWERS);
     expect(capacity).toBeGreaterThan(0);
   });
 
@@ -200,7 +211,9 @@ describe(`overload: admission by work and deadline${needsFullSize}`, () => {
     console.info(`abort storm: RSS after warm-up ${r.warm.toFixed(0)} MB, after each round ${r.rounds.map((x) => x.toFixed(0)).join(' / ')} MB; ${r.aborted} of 5,000 aborted by their clients (the others refused at once), ${cancelled} cancelled mid-work by the server; warm-up statuses ${JSON.stringify(r.statuses)}`);
     expect(r.statuses, 'the warm-up requests were answered').toEqual({ 200: 100 });
     expect(r.aborted, 'requests cancelled by their clients').toBeGreaterThan(2_500);
-    expect(cancelled, 'requests whose work the server cancelled').toBeGreaterThan(500);
+    // How many were still queued or running when cancelled depends on the machine's speed (733 of 4,746 on one run,
+    // 367 of 4,641 on a slower one); a server that stopped noticing would count none.
+    expect(cancelled, 'requests whose work the server cancelled').toBeGreaterThan(r.aborted / 20);
     expect(Math.max(...r.rounds) / r.warm, 'RSS after the storm against after the warm-up').toBeLessThanOrEqual(1.15);
     const after = await fetch(`${base}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'still serving', model: MODEL }) });
     expect(after.status).toBe(200);

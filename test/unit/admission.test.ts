@@ -91,6 +91,15 @@ describe('Admission', () => {
     expect(() => c.take(1_000_000)).not.toThrow();
   });
 
+  test('queries alone ahead never refuse a call with a deadline for time, however big; a second one is held to it', () => {
+    const c = clocked({ bulkLimit: 2 });
+    measure(c, 10_000, 10); // 10 tokens/ms
+    c.take(500).settle(500, false); // queries in the queue, as 8 query callers keep it
+    // 200 k tokens: 20 s alone, past half of 30 s, yet nothing with a deadline is ahead of it: taken.
+    expect(() => c.take(200_000, 30_000)).not.toThrow();
+    expect(refusal(() => c.take(1_000, 30_000)).message).toMatch(/work queued ahead \(200500 tokens/);
+  });
+
   test('time with queries alone does not count against the bulk speed; time beside bulk work does', () => {
     const c = clocked();
     measure(c, 10_000, 10);
