@@ -11,7 +11,8 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { Embedder, type EmbedderOptions } from '../../src/engine/embedder.js';
 import { SimilarityService } from '../../src/service/service.js';
 import { SHARED_DATASETS } from '../fixtures/shared.js';
-import { asMatrix, ndcgAt10, ndcgOfRankings, rankingOf, readSciFact, recallOfRankings, stsParaphraseSet, type RetrievalSet } from '../fixtures/retrieval.js';
+import { asMatrix, ndcgAt10, ndcgOfRankings, rankingOf, readSciFact, recallAt10, recallOfRankings, stsParaphraseSet, type RetrievalSet } from '../fixtures/retrieval.js';
+import { CompactVectorIndex, type CompactPrecision } from '../../src/runtime/compact-vectors.js';
 import { LexicalIndex } from '../../src/lexical/lexical-index.js';
 import { fuse } from '../../src/service/hybrid.js';
 import { scoreAll } from '../../src/runtime/vector.js';
@@ -267,6 +268,23 @@ function hybridRows(name: string, set: RetrievalSet, queries: Float32Array[], do
   expect(measured[2].ndcg, 'hybrid (the default) against the better of dense and lexical').toBeGreaterThanOrEqual(better + 2);
   expect(measured[3].ndcg, 'hybrid (RRF) against the better of dense and lexical').toBeGreaterThan(better);
 }
+/**
+ * The same pass searched on compact vectors (issue #32): recall@10 of int8 and binary + fp32 rescoring against exact
+ * fp32 search, for several candidate pools; the default pools must reach 0.99.
+ */
+function compactRows(name: string, set: RetrievalSet, queries: Float32Array[], docs: Float32Array): void {
+  const dim = docs.length / set.documents.length;
+  const rows: Record<string, number> = {};
+  for (const precision of ['int8', 'binary'] as CompactPrecision[]) {
+    const index = CompactVectorIndex.from(docs, dim, { precision });
+    rows[`${precision}Default`] = recallAt10(index, docs, queries);
+    for (const pool of precision === 'int8' ? [10, 20] : [100, 200, 500, 1000]) rows[`${precision}Pool${pool}`] = recallAt10(index, docs, queries, pool);
+    rows[`${precision}NoFloat`] = recallAt10(CompactVectorIndex.from(docs, dim, { precision, keepFloat: false }), docs, queries);
+  }
+  console.info(`${name} on ${set.name} (${set.documents.length} documents, ${queries.length} queries), compact search recall@10 against exact fp32: ${JSON.stringify(rows)}`);
+  expect(rows.int8Default, 'int8 + rescoring, the default pool').toBeGreaterThanOrEqual(0.99);
+  expect(rows.binaryDefault, 'binary + rescoring, the default pool').toBeGreaterThanOrEqual(0.99);
+}
 describe(`retrieval: SciFact nDCG@10 against MTEB's published figures${skipped(reason ?? (haveSciFact ? undefined : `no ${SHARED_DATASETS}/scifact`))}`, () => {
   const MTEB: Record<string, number> = { 'bge-small-en-v1.5': 71.28, 'all-MiniLM-L6-v2': 64.51 };
   const SLOW = new Set(['bge-small-en-v1.5']);
@@ -282,6 +300,7 @@ describe(`retrieval: SciFact nDCG@10 against MTEB's published figures${skipped(r
     console.info(`${name}: SciFact (${scifact.queries.length} queries) nDCG@10 ${on.toFixed(2)}${r.off === undefined ? '' : ` with the query instruction, ${r.score(r.off).toFixed(2)} without`} (MTEB ${MTEB[m.recipe]})`);
     expect(Math.abs(on - MTEB[m.recipe])).toBeLessThanOrEqual(1.0);
     hybridRows(name, scifact, r.on, r.docs);
+    compactRows(name, scifact, r.on, r.docs);
   };
   const targets = fp32.filter((m) => MTEB[m.recipe] !== undefined);
   noRows(targets);

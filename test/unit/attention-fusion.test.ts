@@ -116,7 +116,8 @@ describe('fuseAttention', () => {
     const model = tinyBert({ hidden: 32 });
     const { chunks, report } = fuse(model);
     expect(report).toEqual({ softmaxes: 1, fused: 0 });
-    expect(chunks).toEqual([model]);
+    // The same bytes object, untouched (toEqual on a 4 MB array took vitest 30 s).
+    expect(chunks).toHaveLength(1);
     expect(chunks[0]).toBe(model);
   });
 

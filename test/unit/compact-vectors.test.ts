@@ -1,6 +1,7 @@
 // Compact vectors (int8 + scale, sign bits): the kernels against a scalar reference written here, every SIMD level
 // this CPU has against the scalar one (FASTEMBED_SIMD, in child processes), recall@10 against exact fp32 search on
-// random unit vectors and on SciFact with trained weights, and bad arguments.
+// random unit vectors (on SciFact with trained weights: test/quality/trained.test.ts, on its one embedding pass), and
+// bad arguments.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,11 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { binding } from '../../src/runtime/binding.js';
 import type { CompactArrays, CompactNativeBinding } from '../../src/runtime/compact-native.js';
-import { CompactVectorIndex, type CompactPrecision } from '../../src/runtime/compact-vectors.js';
+import { CompactVectorIndex } from '../../src/runtime/compact-vectors.js';
 import { ASYNC_TOPK_ELEMENTS, normalize, topKSync } from '../../src/runtime/vector.js';
-import { readSciFact } from '../fixtures/retrieval.js';
-import { SHARED_DATASETS } from '../fixtures/shared.js';
-import { trainedManifest } from '../fixtures/trained.js';
+import { recallAt10 } from '../fixtures/retrieval.js';
 
 const native = binding() as unknown as CompactNativeBinding;
 const DIMS = [1, 7, 63, 64, 65, 384, 385];
@@ -226,15 +225,6 @@ describe(`NEON compact kernels under qemu-user${neonSkip ? ` — skipped: ${neon
 });
 
 /** Recall@10 of the index against exact fp32 top-10 (dot product of unit vectors), over every query. */
-function recallAt10(index: CompactVectorIndex, docs: Float32Array, queries: Float32Array[], candidates?: number): number {
-  let hits = 0;
-  for (const q of queries) {
-    const truth = new Set(topKSync(q, docs, 10, 'dot').indices);
-    for (const i of index.searchSync(q, 10, { candidates }).indices) hits += truth.has(i) ? 1 : 0;
-  }
-  return hits / (10 * queries.length);
-}
-
 describe('recall@10 against exact fp32 search', () => {
   test('20,000 random unit vectors × 384, 100 queries', () => {
     const rand = seeded(2024);
@@ -256,40 +246,6 @@ describe('recall@10 against exact fp32 search', () => {
     // a pool of 40% of the rows here (the default, 2,000, got 0.895). Real embeddings are another matter (below).
     expect(rows.binaryPool8000).toBeGreaterThanOrEqual(0.99);
   }, 120_000);
-
-  const { manifest, reason } = trainedManifest();
-  const model = manifest?.models.find((m) => m.name === 'all-MiniLM-L6-v2');
-  const haveSciFact = fs.existsSync(path.join(SHARED_DATASETS, 'scifact', 'corpus.jsonl'));
-  const skip = !model ? (reason ?? 'no all-MiniLM-L6-v2 among the trained models') : !haveSciFact ? `no ${SHARED_DATASETS}/scifact` : undefined;
-  // A subset: no cached embedding pass of SciFact exists to reuse, and all 5,183 abstracts take minutes on 2 cores.
-  const DOCS = 1_000;
-  const QUERIES = 100;
-  test.skipIf(skip !== undefined)(`SciFact (first ${DOCS} abstracts, ${QUERIES} queries), trained all-MiniLM-L6-v2${skip ? ` — skipped: ${skip}` : ''}`, async () => {
-    const { Embedder } = await import('../../src/engine/embedder.js');
-    const set = readSciFact(SHARED_DATASETS);
-    const cacheDir = fs.mkdtempSync(path.join(ROOT, 'node_modules', '.compact-test-'));
-    const e = await Embedder.create({ model: model!.recipe, modelPath: model!.dir, cacheDir, poolSize: 2 });
-    let docs: Float32Array;
-    let queries: Float32Array[];
-    try {
-      const vs = await e.embedPassages(set.documents.slice(0, DOCS));
-      docs = new Float32Array(DOCS * 384);
-      vs.forEach((v, i) => docs.set(v, i * 384));
-      queries = await e.embed(set.queries.slice(0, QUERIES));
-    } finally {
-      await e.close();
-      fs.rmSync(cacheDir, { recursive: true, force: true });
-    }
-    const rows: Record<string, number> = {};
-    for (const precision of ['int8', 'binary'] as CompactPrecision[]) {
-      const index = CompactVectorIndex.from(docs, 384, { precision });
-      for (const pool of precision === 'int8' ? [10, 20, 100] : [50, 100, 200, 500]) rows[`${precision}Pool${pool}`] = recallAt10(index, docs, queries, pool);
-      rows[`${precision}NoFloat`] = recallAt10(CompactVectorIndex.from(docs, 384, { precision, keepFloat: false }), docs, queries);
-    }
-    console.info(`SciFact ${DOCS} abstracts, ${QUERIES} queries, recall@10: ${JSON.stringify(rows)}`);
-    expect(rows.int8Pool100).toBeGreaterThanOrEqual(0.99);
-    expect(rows.binaryPool500).toBeGreaterThanOrEqual(0.99);
-  }, 900_000);
 });
 
 describe('CompactVectorIndex', () => {
