@@ -55,13 +55,15 @@ async function openStore(c: Readonly<SimilarityConfig>): Promise<{ store?: Embed
   return {};
 }
 
+/** Characters that make a request a call of its own: about one full batch (512 tokens) of English text. */
+const OWN_CALL_CHARS = 2_048;
+
 export class VectorSource {
   readonly embedder: Embedder;
   readonly #cache: EmbeddingCache | undefined;
   readonly #batcher: MicroBatcher;
   readonly #timeout: number;
   readonly #maxRequestTokens: number;
-  readonly #maxTexts: number;
   readonly #storeError: string | undefined;
   #lastFailure: string | undefined;
   #textsEmbedded = 0;
@@ -72,10 +74,10 @@ export class VectorSource {
     this.#storeError = storeError;
     this.#timeout = config.timeout;
     this.#maxRequestTokens = config.maxRequestTokens;
-    this.#maxTexts = config.maxBatchTexts;
     this.#batcher = new MicroBatcher((texts, signal, deadlineMs) => this.#embedUncached(texts, signal, deadlineMs), {
       windowMs: config.batchWindowMs,
       maxTexts: config.maxBatchTexts,
+      maxChars: OWN_CALL_CHARS,
       concurrency: embedder.poolSize,
     });
   }
@@ -138,12 +140,12 @@ export class VectorSource {
   }
 
   /**
-   * Holds room in the model's queue for a call of its own (as many texts as a micro-batch, or more) that must finish
-   * within `timeoutMs`, or refuses it now (OverloadedError); returns the release (call it just before embedding).
-   * Smaller calls join micro-batches, which go before bulk work and are never refused for time.
+   * Holds room in the model's queue for a call of its own (maxBatchTexts texts or more, or OWN_CALL_CHARS characters)
+   * that must finish within `timeoutMs`, or refuses it now (OverloadedError); returns the release (call it just
+   * before embedding). Smaller calls join micro-batches, which go before bulk work and are never refused for time.
    */
   reserve(texts: readonly string[], timeoutMs: number): () => void {
-    return timeoutMs > 0 && texts.length >= this.#maxTexts ? this.embedder.reserve(texts, timeoutMs) : () => {};
+    return timeoutMs > 0 && this.#batcher.ownCall(texts) ? this.embedder.reserve(texts, timeoutMs) : () => {};
   }
 
   /** The configured timeout, or the call's own if shorter (0: none). */

@@ -3,9 +3,9 @@ import { MicroBatcher } from '../../src/engine/micro-batcher.js';
 
 /** An embed function whose calls finish when the test says so; records each call's texts. */
 function controlledEmbed() {
-  const calls: Array<{ texts: string[]; finish: () => void }> = [];
-  const embed = (texts: string[]) =>
-    new Promise<Float32Array[]>((resolve) => calls.push({ texts, finish: () => resolve(texts.map((t) => Float32Array.of(t.length))) }));
+  const calls: Array<{ texts: string[]; deadlineMs?: number; finish: () => void }> = [];
+  const embed = (texts: string[], _signal?: AbortSignal, deadlineMs?: number) =>
+    new Promise<Float32Array[]>((resolve) => calls.push({ texts, deadlineMs, finish: () => resolve(texts.map((t) => Float32Array.of(t.length))) }));
   return { calls, embed };
 }
 
@@ -64,4 +64,22 @@ test('window 0 (the default): an idle model takes the texts of one event-loop tu
   await new Promise((r) => setImmediate(r));
   expect(calls.map((c) => c.texts).slice(2)).toEqual([['e']]);
   expect(batcher.stats()).toEqual({ batches: 3, requests: 5 });
+});
+
+test('a request that fills a batch by itself, in texts or in characters, is a call of its own with its deadline', async () => {
+  const { calls, embed } = controlledEmbed();
+  const batcher = new MicroBatcher(embed, { windowMs: 0, maxTexts: 4, maxChars: 10, concurrency: 1 });
+  const query = batcher.embed('q');
+  const long = batcher.embedMany(['aaaaa', 'bbbbb'], undefined, 500); // 10 characters: a batch of work
+  const many = batcher.embedMany(['1', '2', '3', '4'], undefined, 700); // 4 texts: a full batch
+  const small = batcher.embedMany(['cc', 'ddd'], undefined, 900); // joins the query's micro-batch, no deadline
+  expect(calls.map((c) => [c.texts, c.deadlineMs])).toEqual([
+    [['aaaaa', 'bbbbb'], 500],
+    [['1', '2', '3', '4'], 700],
+  ]);
+  expect([batcher.ownCall(['aaaaa', 'bbbb']), batcher.ownCall(['aaaaa', 'bbbbb']), batcher.ownCall(['x', 'x', 'x', 'x'])]).toEqual([false, true, true]);
+  await new Promise((r) => setImmediate(r));
+  expect(calls.map((c) => [c.texts, c.deadlineMs]).slice(2)).toEqual([[['q', 'cc', 'ddd'], undefined]]);
+  for (const c of calls) c.finish();
+  expect((await Promise.all([query, long, many, small])).map((v) => (Array.isArray(v) ? v.map((x) => x[0]) : v[0]))).toEqual([1, [5, 5], [1, 1, 1, 1], [2, 3]]);
 });
