@@ -34,8 +34,7 @@ const MODEL = 'all-MiniLM-L6-v2';
 /**
  * Texts per bulk request. 256 took ~10 s each beside the queries on two cores, so a phase's window held 2–6 answers
  * and the rate between the first and the last was noise (two answers finishing together once made the capacity
- * reference 245 k tokens/s); 64 gives 15–20 and is still a call of its own (below maxBatchTexts, 64, a request's
- * texts are micro-batched with the queries').
+ * reference 245 k tokens/s); 64 gives 15–20.
  */
 const BULK_TEXTS = 64;
 /** Bulk answers the capacity phase must see within its window for its rate to be a measurement. */
