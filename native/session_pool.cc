@@ -1,7 +1,5 @@
 #include "session_pool.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -18,6 +16,13 @@ namespace fastembed {
 
 namespace {
 
+// The two files a save leaves in a folder, then the folder; a folder it didn't make keeps anything else it holds.
+void RemoveFolder(const std::string& folder) {
+  std::remove((folder + "/model.onnx").c_str());
+  std::remove((folder + "/model.data").c_str());
+  rmdir(folder.c_str());
+}
+
 bool FileExists(const std::string& path) {
   struct stat st;
   return !path.empty() && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
@@ -32,32 +37,13 @@ Ort::SessionOptions MakeOptions(int threads, bool allow_spinning, bool prepack, 
   // Shapes change with every batch (dynamic padding): memory patterns would be recomputed each time.
   opts.DisableMemPattern();
   opts.AddConfigEntry("session.intra_op.allow_spinning", allow_spinning ? "1" : "0");
-  // Prepacked (GEMM-ready) weights are a private copy per session (ORT's shared container did not share them for
-  // these fused kernels): faster by ~5% in one session, but a pool that shares one in-place copy turns them off.
+  // Prepacked (GEMM-ready) weights: ~1.5x faster on short texts (no weight matrix packed per call), 1.03-1.3x in bulk;
+  // read from the cache folder's data file when there is one, else a private copy per session.
   if (!prepack) opts.AddConfigEntry("session.disable_prepacking", "1");
   return opts;
 }
 
 }  // namespace
-
-SessionPool::MappedFile::MappedFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || st.st_size == 0) {
-    if (fd >= 0) close(fd);
-    throw OrtFailure("Cannot read " + path, "ERR_MODEL_LOAD");
-  }
-  // Private and read-only: the cache file is replaced by rename, never rewritten in place, so the mapping stays valid.
-  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (p == MAP_FAILED) throw OrtFailure("Cannot map " + path, "ERR_MODEL_LOAD");
-  data = p;
-  size = static_cast<size_t>(st.st_size);
-}
-
-SessionPool::MappedFile::~MappedFile() {
-  if (data != nullptr) munmap(data, size);
-}
 
 SessionPool::SessionPool(const std::string& model_path, const SessionPoolOptions& options) {
   OrtRuntime& runtime = OrtRuntime::Get();
@@ -70,24 +56,36 @@ SessionPool::SessionPool(const std::string& model_path, const SessionPoolOptions
   intra_op_threads_ = threads;
   thread_nice_ = options.thread_nice;
 
-  // With a cache path, ORT's optimised graph is saved once in ORT format (ending .ort) and every session of the pool
-  // is created on one read-only mapping of it, its initializers used in place: one copy of the weights per process
-  // instead of one per session, and no protobuf parsing at start. A cache path ending .onnx keeps ONNX format.
-  const std::string& cached = options.optimized_model_path;
-  const bool in_place = cached.size() > 4 && cached.compare(cached.size() - 4, 4, ".ort") == 0;
+  // With a cache folder, ORT's optimised graph is saved there once (model.onnx), its weights and their prepacked
+  // (GEMM-ready) forms in one data file beside it (model.data). Every later session is built from that folder: ORT maps
+  // the data file read-only, so each session's weights, prepacked ones included, are page-cache pages shared by the
+  // whole pool (and by other processes on the host) instead of a private copy per session, and nothing is re-packed
+  // or re-optimised at start.
+  const std::string& folder = options.optimized_model_path;
+  const std::string cached = folder.empty() ? std::string() : folder + "/model.onnx";
   bool just_saved = false;
   try {
-    if (!cached.empty() && !FileExists(cached)) {
-      // Write to a private temp name, then rename: a concurrent starter never reads a half-written file.
-      const std::string tmp = cached + ".tmp-" + std::to_string(getpid()) + (in_place ? ".ort" : ".onnx");
-      Ort::SessionOptions opts = MakeOptions(threads, options.allow_spinning, options.prepack, GraphOptimizationLevel::ORT_ENABLE_ALL);
-      opts.SetOptimizedModelFilePath(tmp.c_str());
+    if (!folder.empty() && !FileExists(cached)) {
+      // Written into a private temp folder, then renamed whole: a concurrent starter never reads a half-written pair,
+      // and a second writer's rename fails (the folder exists) instead of replacing a data file someone has mapped.
+      const std::string tmp = folder + ".tmp-" + std::to_string(getpid());
+      RemoveFolder(tmp);
+      const bool saving = mkdir(tmp.c_str(), 0755) == 0;
+      // The saved data file holds the prepacked weights only if this session makes them.
+      Ort::SessionOptions opts = MakeOptions(threads, options.allow_spinning, options.prepack || saving, GraphOptimizationLevel::ORT_ENABLE_ALL);
+      if (saving) {
+        opts.SetOptimizedModelFilePath((tmp + "/model.onnx").c_str());
+        opts.AddConfigEntry("session.optimized_model_external_initializers_file_name", "model.data");
+        opts.AddConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+        opts.AddConfigEntry("session.save_external_prepacked_constant_initializers", "1");
+      }
       auto first = std::make_unique<Ort::Session>(runtime.env(), model_path.c_str(), opts);
-      const bool saved = FileExists(tmp) && std::rename(tmp.c_str(), cached.c_str()) == 0;
-      if (!saved) std::remove(tmp.c_str());
-      just_saved = saved;
-      // In place, the pool is created on the saved file below (this session holds its own copy of the weights).
-      if (!saved || !in_place) sessions_.push_back(std::move(first));
+      just_saved = FileExists(tmp + "/model.onnx") && std::rename(tmp.c_str(), folder.c_str()) == 0;
+      if (!just_saved) {
+        RemoveFolder(tmp);
+        // Not cached (read-only folder, or another process saved it first): this session serves as built.
+        sessions_.push_back(std::move(first));
+      }
     }
     std::string source = model_path;
     GraphOptimizationLevel level = GraphOptimizationLevel::ORT_ENABLE_ALL;
@@ -96,17 +94,10 @@ SessionPool::SessionPool(const std::string& model_path, const SessionPoolOptions
       source = cached;
       level = GraphOptimizationLevel::ORT_DISABLE_ALL;
       loaded_from_cache_ = !just_saved;
-      if (in_place) model_bytes_ = std::make_unique<MappedFile>(cached);
     }
     while (static_cast<int>(sessions_.size()) < pool_size) {
       Ort::SessionOptions opts = MakeOptions(threads, options.allow_spinning, options.prepack, level);
-      if (!model_bytes_) {
-        sessions_.push_back(std::make_unique<Ort::Session>(runtime.env(), source.c_str(), opts));
-        continue;
-      }
-      opts.AddConfigEntry("session.use_ort_model_bytes_directly", "1");
-      opts.AddConfigEntry("session.use_ort_model_bytes_for_initializers", "1");
-      sessions_.push_back(std::make_unique<Ort::Session>(runtime.env(), model_bytes_->data, model_bytes_->size, opts));
+      sessions_.push_back(std::make_unique<Ort::Session>(runtime.env(), source.c_str(), opts));
     }
     signature_ = ReadSignature(*sessions_[0]);
   } catch (const Ort::Exception& e) {
@@ -208,7 +199,6 @@ void SessionPool::Close() {
   cv_.wait(lock, [this] { return pending_jobs_ == 0 && free_.size() == sessions_.size(); });
   const bool had_sessions = !sessions_.empty();
   sessions_.clear();  // releases every OrtSession now, not at GC time
-  model_bytes_.reset();  // after the sessions that read from it
   free_.clear();
   cv_.notify_all();
 #if defined(__GLIBC__)

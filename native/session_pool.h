@@ -17,9 +17,9 @@ enum class Pooling { kMean, kCls, kNone };
 struct SessionPoolOptions {
   int pool_size = 1;
   int intra_op_threads = 0;          // 0: cores / pool_size
-  std::string optimized_model_path;  // "" = don't cache the optimised graph
+  std::string optimized_model_path;  // a folder for the optimised graph (model.onnx + model.data); "" = don't cache it
   bool allow_spinning = true;        // ORT worker threads spin between ops; off saves CPU for other work
-  bool prepack = true;               // ORT's prepacked weights: faster, but one more copy of them per session
+  bool prepack = true;               // ORT's prepacked weights: faster; a private copy per session unless cached
   int thread_nice = 0;               // nice value of the threads that run inference (Linux); 0 leaves them be
 };
 
@@ -77,18 +77,6 @@ class SessionPool {
   void Release(size_t index);
   static ModelSignature ReadSignature(Ort::Session& session);
 
-  // The ORT-format model, mapped read-only from the cache file: the sessions read their weights from it in place, so
-  // it must outlive them; unmapped (not left to malloc) when the pool goes.
-  struct MappedFile {
-    void* data = nullptr;
-    size_t size = 0;
-    MappedFile() = default;
-    explicit MappedFile(const std::string& path);
-    ~MappedFile();
-    MappedFile(const MappedFile&) = delete;
-    MappedFile& operator=(const MappedFile&) = delete;
-  };
-  std::unique_ptr<MappedFile> model_bytes_;
   std::vector<std::unique_ptr<Ort::Session>> sessions_;
   std::vector<size_t> free_;
   mutable std::mutex mutex_;

@@ -109,7 +109,8 @@ export async function loadModel(options: EmbedderOptions): Promise<LoadedModel> 
       allowSpinning: poolSize * threads <= cpus,
       threadNice: options.inferenceNice ?? 0,
       optimizedModelPath,
-      prepackWeights: options.prepackWeights ?? poolSize === 1,
+      // Cached, the prepacked weights are one mapped file the whole pool shares; uncached, a private copy each.
+      prepackWeights: options.prepackWeights ?? (poolSize === 1 || optimizedModelPath !== undefined),
       pooling: recipe.pooling,
       normalize: recipe.normalize,
     });
@@ -130,7 +131,7 @@ export async function loadModel(options: EmbedderOptions): Promise<LoadedModel> 
     // made again from the source model, once; a source model that fails is the user's error to see.
     const artifacts = [modelFile !== sourceModel ? modelFile : undefined, optimizedModelPath].filter((f): f is string => !!f && fs.existsSync(f));
     if (artifacts.length === 0) throw err;
-    for (const f of artifacts) fs.rmSync(f, { force: true });
+    for (const f of artifacts) fs.rmSync(f, { force: true, recursive: true });
     modelFile = await derived();
     optimizedModelPath = optimizedPath(); // named after the (new) file it is made from
     try {

@@ -123,9 +123,9 @@ async function calibrate(model: Uint8Array, modelDir: string, tmpDir: string): P
 }
 
 /**
- * Where the optimised graph of `modelFile` is cached. `sourceModel` and `variant` name the slot it fills, with the CPU
- * and the SIMD level, since ORT's "all" level bakes in hardware-specific kernels; the file it is made from and the
- * ORT version name its version. undefined if cacheDir isn't writable.
+ * The folder where the optimised graph of `modelFile` is cached (its model.onnx and model.data). `sourceModel` and
+ * `variant` name the slot it fills, with the CPU and the SIMD level, since ORT's "all" level bakes in hardware-specific
+ * kernels; the file it is made from and the ORT version name its version. undefined if cacheDir isn't writable.
  */
 export function optimizedGraphPath(
   cacheDir: string,
@@ -144,7 +144,7 @@ export function optimizedGraphPath(
     // An int8 copy is named by what it was made from; its own mtime moves when claim() marks it used.
     const made = path.resolve(modelFile) !== path.resolve(sourceModel);
     const version = [path.resolve(modelFile), ortVersion, st.size, made ? '' : st.mtimeMs];
-    return claim(cacheFile(dir, slot, version, '.ort'));
+    return claim(cacheFile(dir, slot, version, ''));
   } catch {
     return undefined;
   }
@@ -187,7 +187,7 @@ function claim(file: string): string {
   for (const f of names) {
     try {
       const p = path.join(dir, f);
-      if (now - fs.statSync(p).atimeMs > STALE_AFTER_MS) fs.rmSync(p, { force: true });
+      if (now - fs.statSync(p).atimeMs > STALE_AFTER_MS) fs.rmSync(p, { force: true, recursive: true });
     } catch {
       // removed by another process first, or not ours to remove (permissions)
     }

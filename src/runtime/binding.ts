@@ -48,9 +48,12 @@ export interface NativeModel {
 export interface CreateModelOptions {
   poolSize?: number;
   intraOpThreads?: number;
-  /** Where ORT's optimised graph is cached; ending .ort, every session reads its weights in place from one mapping. */
+  /**
+   * A folder where ORT's optimised graph is cached (model.onnx, and model.data with the weights and their prepacked
+   * forms): made once, then every session maps the data file, so a pool shares one copy of the weights.
+   */
   optimizedModelPath?: string;
-  /** ORT's prepacked weights (default true): ~5% faster, one more copy of the weights per session. */
+  /** ORT's prepacked (GEMM-ready) weights (default true): faster; read from the cache folder, else one copy per session. */
   prepackWeights?: boolean;
   allowSpinning?: boolean;
   /** Nice value (0–19) of the threads that run inference (Linux). */

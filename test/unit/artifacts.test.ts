@@ -33,15 +33,17 @@ test('a changed model replaces its cached files once the old ones go unused; oth
   await start('none');
   await start('int8');
   const first = files();
-  expect(first.optimized).toHaveLength(2); // fp32 and int8, each its own slot
+  expect(first.optimized).toHaveLength(2); // fp32 and int8, each its own slot: a folder with the graph and its weights
+  for (const f of first.optimized) expect(fs.readdirSync(path.join(cacheDir, 'optimized', f)).sort()).toEqual(['model.data', 'model.onnx']);
   expect(first.quantized).toHaveLength(1);
   // Left by the older one-hash naming (one unused for long, one recently used), and a file that isn't ours.
   const legacyOld = path.join(cacheDir, 'optimized', '0123456789abcdef01234567.ort');
   const legacyRecent = path.join(cacheDir, 'optimized', '76543210fedcba9876543210.ort');
   const foreign = path.join(cacheDir, 'optimized', 'notes.txt');
-  for (const f of [legacyOld, legacyRecent, foreign]) fs.writeFileSync(f, 'x');
-  unusedFor(legacyOld, 2 * STALE_AFTER_MS);
-  unusedFor(foreign, 2 * STALE_AFTER_MS);
+  // A single-file ORT-format graph of the layout before cache folders, in the fp32 slot, unused for long.
+  const singleFile = path.join(cacheDir, 'optimized', `${first.optimized[0].slice(0, 13)}000000000000.ort`);
+  for (const f of [legacyOld, legacyRecent, foreign, singleFile]) fs.writeFileSync(f, 'x');
+  for (const f of [legacyOld, foreign, singleFile]) unusedFor(f, 2 * STALE_AFTER_MS);
 
   // The model is re-exported in place: same path, new mtime. The old files were used a moment ago (another replica
   // may still run on them), so they stay beside the new ones.
@@ -54,6 +56,7 @@ test('a changed model replaces its cached files once the old ones go unused; oth
   expect(second.quantized).toHaveLength(2);
   expect(second.optimized.filter((f) => first.optimized.includes(f))).toHaveLength(2);
   expect(fs.existsSync(legacyOld)).toBe(false);
+  expect(fs.existsSync(singleFile)).toBe(false);
   expect(fs.existsSync(legacyRecent)).toBe(true);
 
   // A day on, nobody uses the old versions: the next start removes them.
@@ -63,9 +66,9 @@ test('a changed model replaces its cached files once the old ones go unused; oth
   const int8 = await start('int8');
   const third = files();
   expect(third.quantized).toEqual(second.quantized.filter((f) => !first.quantized.includes(f)));
-  expect(third.optimized.filter((f) => f.endsWith('.ort')).sort()).toEqual(
-    second.optimized.filter((f) => f.endsWith('.ort') && !first.optimized.includes(f) && f !== path.basename(legacyOld)),
-  );
+  const folders = (names: string[]) => names.filter((f) => /^[0-9a-f]{12}-[0-9a-f]{12}$/.test(f));
+  expect(folders(third.optimized)).toEqual(folders(second.optimized).filter((f) => !first.optimized.includes(f)));
+  expect(folders(third.optimized)).toHaveLength(2);
   expect(third.optimized).toContain('notes.txt');
   // The files kept still give the model's vectors (int8 within its tolerance of fp32).
   let dot = 0;

@@ -216,38 +216,52 @@ describe('lifecycle', () => {
     }
   });
 
-  test('the optimised graph is saved once and reused, with identical output', async () => {
+  test('the optimised graph is saved once into its folder (graph, and weights with their prepacked forms) and reused, with identical output', async () => {
     const dir = makeTinyModelDir({ hidden: 32 });
-    const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fe-opt-')), 'tiny.onnx');
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-opt-'));
+    const cache = path.join(parent, 'tiny');
+    const source = await native.createModel(path.join(dir, 'model.onnx'), { prepackWeights: false });
     const first = await native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache });
     expect(first.info().loadedFromCache).toBe(false);
-    expect(fs.existsSync(cache)).toBe(true);
+    expect(fs.readdirSync(cache).sort()).toEqual(['model.data', 'model.onnx']);
+    expect(fs.readdirSync(parent)).toEqual(['tiny']); // no temp folder left behind
     const second = await native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache });
     expect(second.info().loadedFromCache).toBe(true);
     const { inputIds, mask, shape } = pad(SAMPLE_IDS);
-    const a = await first.run(inputIds, mask, null, shape);
-    const b = await second.run(inputIds, mask, null, shape);
-    rows(a, 32).forEach((v, i) => expect(cosineJs(v, rows(b, 32)[i])).toBeGreaterThanOrEqual(0.99999));
-    expect(fs.readdirSync(path.dirname(cache))).toEqual(['tiny.onnx']); // no temp files left behind
-    await Promise.all([first.close(), second.close()]);
+    const expected = rows(await source.run(inputIds, mask, null, shape), 32);
+    for (const m of [first, second]) rows(await m.run(inputIds, mask, null, shape), 32).forEach((v, i) => expect(cosineJs(v, expected[i])).toBeGreaterThanOrEqual(0.99999));
+    await Promise.all([source.close(), first.close(), second.close()]);
   });
 
-  test('a cache path ending .ort: saved in ORT format, and a pool of sessions built on one in-memory copy gives the source model\'s output', async () => {
+  test('a pool built on the cached folder, prepacked weights on or off, gives the source model\'s output from every session', async () => {
     const dir = makeTinyModelDir({ hidden: 32 });
-    const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fe-ort-')), 'tiny.ort');
+    const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fe-pool-')), 'tiny');
     const source = await native.createModel(path.join(dir, 'model.onnx'));
-    const saving = await native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache, poolSize: 2 });
+    const saving = await native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache, poolSize: 2, prepackWeights: false });
     expect(saving.info()).toMatchObject({ loadedFromCache: false, poolSize: 2 });
-    expect(fs.readFileSync(cache).subarray(4, 8).toString('latin1')).toBe('ORTM'); // ORT format's flatbuffer identifier
-    const pool = await native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache, poolSize: 3, prepackWeights: false });
+    const pool = await native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache, poolSize: 3 });
     expect(pool.info()).toMatchObject({ loadedFromCache: true, poolSize: 3 });
     const { inputIds, mask, shape } = pad(SAMPLE_IDS);
     const expected = rows(await source.run(inputIds, mask, null, shape), 32);
-    // Six runs at once keep all three sessions busy on the shared weights.
-    const outs = await Promise.all([saving, pool, pool, pool, pool, pool, pool].map((m) => m.run(inputIds, mask, null, shape)));
+    // Runs at once keep every session of both pools busy on the shared mapped weights.
+    const outs = await Promise.all([saving, saving, pool, pool, pool, pool, pool, pool].map((m) => m.run(inputIds, mask, null, shape)));
     for (const out of outs) rows(out, 32).forEach((v, i) => expect(cosineJs(v, expected[i])).toBeGreaterThanOrEqual(0.99999));
-    expect(fs.readdirSync(path.dirname(cache))).toEqual(['tiny.ort']);
     await Promise.all([source.close(), saving.close(), pool.close()]);
+  });
+
+  test('an existing cache folder is never replaced: a second writer serves from its own session and leaves it as found', async () => {
+    const dir = makeTinyModelDir({ hidden: 32 });
+    const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fe-race-')), 'tiny');
+    fs.mkdirSync(cache);
+    fs.writeFileSync(path.join(cache, 'someone-elses.txt'), 'kept');
+    // No model.onnx in it yet (another process is between its save and its rename, say): this one builds from source.
+    const model = await native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache });
+    expect(model.info().loadedFromCache).toBe(false);
+    expect(fs.readdirSync(cache)).toEqual(['someone-elses.txt']);
+    expect(fs.readdirSync(path.dirname(cache))).toEqual(['tiny']);
+    const { inputIds, mask, shape } = pad(SAMPLE_IDS);
+    expect((await model.run(inputIds, mask, null, shape)).length).toBe(SAMPLE_IDS.length * 32);
+    await model.close();
   });
 
   test('a corrupt model file rejects with ORT\'s error and code, and does not crash', async () => {
