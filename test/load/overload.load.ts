@@ -7,7 +7,9 @@
 //      — the bulk work (tokens/s) the overloaded server must keep;
 //   3. 64 bulk + 8 short callers, then 256 bulk + 8 short: bulk work delivered ≥ 90 % of (2), no accepted request
 //      times out (no 504), every refusal (429) answered by the server within 100 ms of its first byte, short-query
-//      p99 ≤ 10× the idle p50;
+//      p99 ≤ 1.5× that of (2): overload adds nothing to a query's wait beyond what work within capacity does (a
+//      query that finds both sessions busy waits for one batch in either case; against the idle p50 that wait is
+//      ~10× now that a lone query runs with prepacked weights, 13.5 ms);
 //   4. 300 slow uploads held open while 8 short callers run: the queries keep that p99, and every stalled upload
 //      is cut off after the body timeout;
 //   5. an abort storm, 5 rounds of 1,000 requests cancelled by their clients: RSS within 15 % of the RSS after a
@@ -124,6 +126,7 @@ describe(`overload: admission by work and deadline${needsFullSize}`, () => {
   let base: string;
   let idleP50 = NaN;
   let capacity = NaN;
+  let capacityQueryP99 = NaN;
   const serverRefusals: number[] = [];
   const serverQueries: number[] = [];
 
@@ -150,6 +153,7 @@ describe(`overload: admission by work and deadline${needsFullSize}`, () => {
     idleP50 = quantile(idle.short.latencies, 0.5);
     const within = await load(base, 4, 8);
     capacity = within.bulk.tokensPerSecond;
+    capacityQueryP99 = quantile(within.short.latencies, 0.99);
     console.info(`idle short p50 ${idleP50.toFixed(1)} ms; 4 bulk + 8 short callers: ${describeLoad(within)}`);
     expect(idle.short.latencies.length).toBeGreaterThan(10);
     // A cold model's first bulk calls may be refused until its speed is measured; none may time out.
@@ -181,7 +185,9 @@ describe(`overload: admission by work and deadline${needsFullSize}`, () => {
     // The server's own time to refuse; the client's view adds its own event-loop delay on the same two cores (printed).
     expect(Math.max(...serverRefusals), 'slowest refusal by the server, ms').toBeLessThanOrEqual(100);
     expect(goodput, 'bulk work delivered against 4 bulk callers').toBeGreaterThanOrEqual(0.9);
-    expect(quantile(o.short.latencies, 0.99) / idleP50, 'short-query p99 against the idle p50').toBeLessThanOrEqual(10);
+    const queryP99 = quantile(o.short.latencies, 0.99);
+    console.info(`${bulk} bulk + 8 short: query p99 ${(queryP99 / capacityQueryP99).toFixed(2)}× that beside 4 bulk callers, ${(queryP99 / idleP50).toFixed(1)}× the idle p50`);
+    expect(queryP99 / capacityQueryP99, 'short-query p99 against that beside 4 bulk callers').toBeLessThanOrEqual(1.5);
   });
 
   test.skipIf(!fullSizeModel)('300 stalled uploads hold no capacity: short queries stay fast, every upload is cut off after the body timeout', { timeout: 600_000 }, async () => {
