@@ -2,15 +2,15 @@
 // load from a separate process (overload-client.mjs). Bounded loops; FASTEMBED_LOAD_SECONDS sets each phase's length
 // (45 by default; CI runs a short version).
 //
-//   1. idle: one short query at a time — the short-query p50 the others are held to;
+//   1. idle: one short query at a time — the short-query p50 that (4) is held to;
 //   2. capacity: 4 bulk callers (64 texts a request) beside the same 8 short-query callers as (3), within capacity
-//      — the bulk work (tokens/s) the overloaded server must keep;
+//      — the bulk work (tokens/s) and the short-query p99 the overloaded server must keep;
 //   3. 64 bulk + 8 short callers, then 256 bulk + 8 short: bulk work delivered ≥ 90 % of (2), no accepted request
 //      times out (no 504), every refusal (429) answered by the server within 100 ms of its first byte, short-query
 //      p99 ≤ 1.5× that of (2): overload adds nothing to a query's wait beyond what work within capacity does (a
 //      query that finds both sessions busy waits for one batch in either case; against the idle p50 that wait is
 //      ~10× now that a lone query runs with prepacked weights, 13.5 ms);
-//   4. 300 slow uploads held open while 8 short callers run: the queries keep that p99, and every stalled upload
+//   4. 300 slow uploads held open while 8 short callers run: short-query p99 ≤ 10× the idle p50, and every stalled upload
 //      is cut off after the body timeout;
 //   5. an abort storm, 5 rounds of 1,000 requests cancelled by their clients: RSS within 15 % of the RSS after a
 //      warm-up (100 requests answered, one round of the storm).
