@@ -191,6 +191,19 @@ bool ReadDim(Napi::Env env, const Napi::Value& v, const char* fn, size_t* dim) {
   return true;
 }
 
+// A row number or count: an integer from 0 to 2^32 − 1 (rows are numbered in 32 bits).
+bool ReadIndex(Napi::Env env, const Napi::Value& v, const char* fn, const char* name, size_t* out) {
+  const double n = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(n >= 0 && n <= 4294967295.0) || n != std::floor(n)) {
+    Napi::RangeError::New(env, std::string(fn) + ": " + name + " must be an integer from 0 to 2^32 - 1, got " +
+                                   v.ToString().Utf8Value())
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<size_t>(n);
+  return true;
+}
+
 bool RangeFail(Napi::Env env, const std::string& msg) {
   Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
   return false;
@@ -217,23 +230,60 @@ Napi::Value JsQuantizeInt8(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// packSigns(vectors: Float32Array, dim, bits: Uint8Array): bits holds ceil(dim / 64) × 8 bytes per row.
+// Checks that `blocks` is whole groups of sign-bit rows with room for rows first … first + rows − 1.
+bool CheckSignBlocks(Napi::Env env, const char* fn, const ViewInfo& blocks, size_t dim, size_t first, size_t rows) {
+  const size_t group = kSignGroup * SignWords(dim) * 8;
+  if (blocks.length % group != 0 || blocks.length < SignBlockBytes(first + rows, dim)) {
+    return RangeFail(env, std::string(fn) + ": bits must be whole groups of " + std::to_string(group) +
+                              " bytes (32 rows) with room for rows " + std::to_string(first) + " to " +
+                              std::to_string(first + rows) + ", got " + std::to_string(blocks.length) + " bytes");
+  }
+  return true;
+}
+
+// The sign-bit writers' arguments: (rows as a typed array of `type`, dim, bits: Uint8Array, firstRow).
+bool ReadSignWrite(const Napi::CallbackInfo& info, const char* fn, napi_typedarray_type type, const char* name,
+                   const char* type_name, ViewInfo* src, size_t* dim, ViewInfo* bits, size_t* first) {
+  Napi::Env env = info.Env();
+  return RequireView(env, info[0], type, fn, name, type_name, src) && ReadDim(env, info[1], fn, dim) &&
+         RequireView(env, info[2], napi_uint8_array, fn, "bits", "a Uint8Array", bits) &&
+         ReadIndex(env, info[3], fn, "firstRow", first);
+}
+
+// packSigns(vectors: Float32Array, dim, bits: Uint8Array, firstRow): writes the rows' sign bits into `bits`, sign-bit
+// blocks (vector_quant.h), from row firstRow on.
 Napi::Value JsPackSigns(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const char* fn = "packSigns";
   ViewInfo src, bits;
-  size_t dim = 0;
-  if (!RequireView(env, info[0], napi_float32_array, "packSigns", "vectors", "a Float32Array", &src) ||
-      !ReadDim(env, info[1], "packSigns", &dim) ||
-      !RequireView(env, info[2], napi_uint8_array, "packSigns", "bits", "a Uint8Array", &bits)) {
-    return Napi::Value();
-  }
+  size_t dim = 0, first = 0;
+  if (!ReadSignWrite(info, fn, napi_float32_array, "vectors", "a Float32Array", &src, &dim, &bits, &first)) return Napi::Value();
+  if (src.length % dim != 0) FE_THROW_RANGE(env, "packSigns: vectors must be rows × dim");
   const size_t rows = src.length / dim;
+  if (!CheckSignBlocks(env, fn, bits, dim, first, rows)) return Napi::Value();
   const size_t stride = SignWords(dim) * 8;
-  if (src.length % dim != 0 || bits.length != rows * stride) {
-    FE_THROW_RANGE(env, "packSigns: vectors must be rows × dim and bits " + std::to_string(stride) + " bytes per row");
-  }
+  std::vector<uint8_t> row(stride);
   const float* x = reinterpret_cast<const float*>(src.data);
-  for (size_t r = 0; r < rows; ++r) PackSigns(x + r * dim, dim, bits.data + r * stride);
+  for (size_t r = 0; r < rows; ++r) {
+    PackSigns(x + r * dim, dim, row.data());
+    StoreSignRow(row.data(), stride, bits.data, first + r);
+  }
+  return env.Undefined();
+}
+
+// storeSigns(rowBits: Uint8Array, dim, bits: Uint8Array, firstRow): rows packed by the caller (ceil(dim / 64) × 8 bytes
+// each, row after row) into sign-bit blocks, from row firstRow on.
+Napi::Value JsStoreSigns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "storeSigns";
+  ViewInfo src, bits;
+  size_t dim = 0, first = 0;
+  if (!ReadSignWrite(info, fn, napi_uint8_array, "rowBits", "a Uint8Array", &src, &dim, &bits, &first)) return Napi::Value();
+  const size_t stride = SignWords(dim) * 8;
+  if (src.length % stride != 0) FE_THROW_RANGE(env, "storeSigns: rowBits must hold " + std::to_string(stride) + " bytes per row");
+  const size_t rows = src.length / stride;
+  if (!CheckSignBlocks(env, fn, bits, dim, first, rows)) return Napi::Value();
+  for (size_t r = 0; r < rows; ++r) StoreSignRow(src.data + r * stride, stride, bits.data, first + r);
   return env.Undefined();
 }
 
@@ -277,10 +327,11 @@ bool ReadCompactArgs(const Napi::CallbackInfo& info, const char* fn, CompactArgs
                      &a->bits)) {
       return false;
     }
-    const size_t stride = SignWords(m.dim) * 8;
-    m.rows = a->bits.length / stride;
-    if (a->bits.length % stride != 0) {
-      return RangeFail(env, std::string(fn) + ": index.bits must hold " + std::to_string(stride) + " bytes per row");
+    if (!ReadIndex(env, a->index.Get("rows"), fn, "index.rows", &m.rows)) return false;
+    if (a->bits.length != SignBlockBytes(m.rows, m.dim)) {
+      return RangeFail(env, std::string(fn) + ": index.bits must be " + std::to_string(SignBlockBytes(m.rows, m.dim)) +
+                                " bytes for index.rows " + std::to_string(m.rows) + " (whole groups of 32 rows), got " +
+                                std::to_string(a->bits.length));
     }
     m.bits = a->bits.data;
   }
@@ -359,7 +410,7 @@ class CompactTopKWorker : public PromiseWorker {
     const size_t rows = m_.rows, dim = m_.dim;
     m_.codes = reinterpret_cast<const int8_t*>(codes_.Pin(a.codes, a.index.Get("codes"), rows * dim));
     m_.scales = reinterpret_cast<const float*>(scales_.Pin(a.scales, a.index.Get("scales"), rows * 4));
-    m_.bits = bits_.Pin(a.bits, a.index.Get("bits"), rows * SignWords(dim) * 8);
+    m_.bits = bits_.Pin(a.bits, a.index.Get("bits"), SignBlockBytes(rows, dim));
     m_.floats = reinterpret_cast<const float*>(floats_.Pin(a.floats, a.index.Get("floats"), rows * dim * 4));
   }
 
@@ -405,6 +456,7 @@ void RegisterVectorMath(Napi::Env env, Napi::Object exports) {
   exports.Set("simdLevel", Napi::String::New(env, SimdLevel()));
   exports.Set("quantizeInt8", Napi::Function::New<JsQuantizeInt8>(env, "quantizeInt8"));
   exports.Set("packSigns", Napi::Function::New<JsPackSigns>(env, "packSigns"));
+  exports.Set("storeSigns", Napi::Function::New<JsStoreSigns>(env, "storeSigns"));
   exports.Set("compactScoreAll", Napi::Function::New<JsCompactScoreAll>(env, "compactScoreAll"));
   exports.Set("compactTopK", Napi::Function::New<JsCompactTopK>(env, "compactTopK"));
   exports.Set("compactTopKAsync", Napi::Function::New<JsCompactTopKAsync>(env, "compactTopKAsync"));

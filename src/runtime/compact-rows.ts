@@ -2,12 +2,12 @@
 // fp32 for exact rescoring. They live on SharedArrayBuffers so a search on another thread reads them in place: a
 // SharedArrayBuffer can't be detached or shrunk, so nothing JS does meanwhile can pull memory from under the search.
 // Capacity doubles as rows are added; a search already running keeps the buffers it was given (rows added after it
-// started are not in it).
+// started are not in it). Sign bits are stored in groups of 32 rows, byte-major (compact-native.ts), so capacity is
+// whole groups for them.
 import { binding } from './binding.js';
 import type { CompactArrays } from './compact-native.js';
 
 export type CompactPrecision = 'int8' | 'binary';
-
 
 export class CompactRows {
   readonly dim: number;
@@ -56,7 +56,7 @@ export class CompactRows {
     if (this.precision === 'int8') {
       binding().quantizeInt8(vectors, d, this.#codes.subarray(at * d, (at + rows) * d), this.#scales.subarray(at, at + rows));
     } else {
-      binding().packSigns(vectors, d, this.#bits.subarray(at * this.bitBytes, (at + rows) * this.bitBytes));
+      binding().packSigns(vectors, d, this.#bits, at);
     }
     if (this.keepFloat) this.#floats.set(vectors, at * d);
     this.#size += rows;
@@ -74,7 +74,7 @@ export class CompactRows {
   addBits(bits: Uint8Array): void {
     const rows = bits.length / this.bitBytes;
     const at = this.#grow(rows); // before reading this.#bits: growing replaces it
-    this.#bits.set(bits, at * this.bitBytes);
+    binding().storeSigns(bits, this.dim, this.#bits, at);
     this.#size += rows;
   }
 
@@ -85,26 +85,34 @@ export class CompactRows {
     const floats = this.keepFloat ? { floats: this.#floats.subarray(0, n * d) } : {};
     return this.precision === 'int8'
       ? { dim: d, codes: this.#codes.subarray(0, n * d), scales: this.#scales.subarray(0, n), ...floats }
-      : { dim: d, bits: this.#bits.subarray(0, n * this.bitBytes), ...floats };
+      : { dim: d, rows: n, bits: this.#bits.subarray(0, groups(n) * GROUP * this.bitBytes), ...floats };
   }
 
   /** Makes room for `rows` more and returns the first new row's index. */
   #grow(rows: number): number {
     const need = this.#size + rows;
     if (need > this.#capacity) {
-      const capacity = this.#capacity === 0 ? need : Math.max(need, 2 * this.#capacity);
+      let capacity = this.#capacity === 0 ? need : Math.max(need, 2 * this.#capacity);
+      if (this.precision === 'binary') capacity = groups(capacity) * GROUP;
       const d = this.dim;
       if (this.precision === 'int8') {
         this.#codes = moved(this.#codes, new Int8Array(shared(capacity * d)), this.#size * d);
         this.#scales = moved(this.#scales, new Float32Array(shared(capacity * 4)), this.#size);
       } else {
-        this.#bits = moved(this.#bits, new Uint8Array(shared(capacity * this.bitBytes)), this.#size * this.bitBytes);
+        this.#bits = moved(this.#bits, new Uint8Array(shared(capacity * this.bitBytes)), groups(this.#size) * GROUP * this.bitBytes);
       }
       if (this.keepFloat) this.#floats = moved(this.#floats, new Float32Array(shared(capacity * d * 4)), this.#size * d);
       this.#capacity = capacity;
     }
     return this.#size;
   }
+}
+
+/** Rows per group of sign bits. */
+const GROUP = 32;
+
+function groups(rows: number): number {
+  return Math.ceil(rows / GROUP);
 }
 
 function shared(bytes: number): SharedArrayBuffer {
