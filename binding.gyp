@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/batch_runner.cc",
         "native/float_json.cc",
+        "native/helper_threads.cc",
         "native/native_model.cc",
         "native/ort_api.cc",
         "native/session_pool.cc",

@@ -1,10 +1,11 @@
 #include "vector_math.h"
 
+#include "helper_threads.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
-#include <thread>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -228,19 +229,10 @@ std::vector<Scored> TopK(const float* query, const float* matrix, size_t rows, s
   const float q_norm = std::sqrt(K().dot(query, query, dim));
   const size_t parts = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), rows / 1024 + 1));
   std::vector<std::vector<Scored>> heaps(parts);
-  if (parts == 1) {
-    TopKRange(query, q_norm, matrix, 0, rows, dim, k, metric, heaps[0]);
-  } else {
-    std::vector<std::thread> workers;
-    const size_t chunk = (rows + parts - 1) / parts;
-    for (size_t p = 1; p < parts; ++p) {
-      workers.emplace_back([&, p] {
-        TopKRange(query, q_norm, matrix, p * chunk, std::min(rows, (p + 1) * chunk), dim, k, metric, heaps[p]);
-      });
-    }
-    TopKRange(query, q_norm, matrix, 0, std::min(rows, chunk), dim, k, metric, heaps[0]);
-    for (auto& w : workers) w.join();
-  }
+  const size_t chunk = (rows + parts - 1) / parts;
+  RunParts(parts, [&](size_t p) {
+    TopKRange(query, q_norm, matrix, p * chunk, std::min(rows, (p + 1) * chunk), dim, k, metric, heaps[p]);
+  });
   std::vector<Scored> all;
   for (auto& h : heaps) all.insert(all.end(), h.begin(), h.end());
   std::sort(all.begin(), all.end(), Better);

@@ -1,11 +1,12 @@
 #include "vector_quant.h"
 
+#include "helper_threads.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <utility>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -369,16 +370,11 @@ size_t Parts(size_t items, int threads, size_t per_part) {
 }
 
 // Runs body(begin, end, part) over `parts` contiguous ranges of `items`, each starting at a multiple of kSignGroup
-// (binary passes read whole groups), the first on the calling thread.
+// (binary passes read whole groups), the first on the calling thread, the others on helper threads.
 template <class Body>
 void Split(size_t items, size_t parts, Body body) {
   const size_t chunk = ((items + parts - 1) / parts + kSignGroup - 1) / kSignGroup * kSignGroup;
-  std::vector<std::thread> workers;
-  for (size_t p = 1; p < parts; ++p) {
-    workers.emplace_back([&, p] { body(std::min(items, p * chunk), std::min(items, (p + 1) * chunk), p); });
-  }
-  body(0, std::min(items, chunk), 0);
-  for (auto& w : workers) w.join();
+  RunParts(parts, [&](size_t p) { body(std::min(items, p * chunk), std::min(items, (p + 1) * chunk), p); });
 }
 
 std::vector<Scored> Int8Pool(const float* query, const CompactMatrix& m, size_t size, int threads) {

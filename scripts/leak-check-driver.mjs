@@ -1,4 +1,5 @@
-// Exercises the ASan build of the addon (path in argv[2]): create/run/close, errors, close with jobs in flight, math.
+// Exercises the ASan build of the addon (path in argv[2]): create/run/close, errors, close with jobs in flight, math
+// (fp32 and compact top-k, on the calling thread and the helper threads).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,21 @@ const q = Float32Array.from({ length: 384 }, (_, i) => Math.sin(i));
 const m = Float32Array.from({ length: 384 * 3000 }, (_, i) => Math.cos(i));
 b.topK(q, m, 10);
 await b.topKAsync(q, m, 10);
+await Promise.all(Array.from({ length: 6 }, () => b.topKAsync(q, m, 10, 'dot', 4))); // parts on the helper threads
 b.scoreAll(q, m);
 b.normalize(Float32Array.from(q));
+// Compact vectors: int8 and sign-bit rows, searched on this thread and on the helpers, several searches at once.
+const rows = 3000;
+const codes = new Int8Array(rows * 384);
+const scales = new Float32Array(rows);
+b.quantizeInt8(m, 384, codes, scales);
+const bits = new Uint8Array(Math.ceil(rows / 32) * 32 * 48);
+b.packSigns(m, 384, bits, 0);
+b.storeSigns(new Uint8Array(48 * 2), 384, bits, rows - 2);
+for (const index of [{ dim: 384, codes, scales }, { dim: 384, rows, bits }, { dim: 384, rows, bits, floats: m }]) {
+  b.compactScoreAll(q, index);
+  b.compactTopK(q, index, 10, 500);
+  await Promise.all(Array.from({ length: 6 }, () => b.compactTopKAsync(q, index, 10, 2500, 4)));
+}
+try { b.compactTopK(q, { dim: 384, rows: rows + 40, bits }, 10, 10); } catch {}
 console.log('leak-check driver: done');

@@ -183,7 +183,7 @@ describe(`compact kernels (${native.compactSimdLevel}) against a scalar referenc
 });
 
 // The NEON kernels (plain and with the dot-product extension) against the scalar ones on arm64, under qemu-user: a
-// small C++ program over native/vector_quant.cc, cross-compiled statically, run with FASTEMBED_SIMD=scalar and
+// small C++ program over native/vector_quant.cc (and what it calls), cross-compiled statically, run with FASTEMBED_SIMD=scalar and
 // without; the outputs must be identical. Needs aarch64-linux-gnu-g++ (Debian: g++-aarch64-linux-gnu) and a
 // qemu-user: qemu-aarch64-static on the PATH, or the one scripts/trixie-fetch.sh unpacks into .node/qemu (the
 // package check fetches it; .ci/run then runs these tests again with FASTEMBED_REQUIRE_NEON=1, where a skip fails).
@@ -228,7 +228,7 @@ describe(`NEON compact kernels under qemu-user${neonSkip ? ` — skipped: ${neon
     try {
       fs.writeFileSync(path.join(dir, 'probe.cc'), NEON_PROBE);
       const exe = path.join(dir, 'probe');
-      const native = ['vector_quant.cc', 'vector_math.cc'].map((f) => path.join(ROOT, 'native', f));
+      const native = ['vector_quant.cc', 'vector_math.cc', 'helper_threads.cc'].map((f) => path.join(ROOT, 'native', f));
       execFileSync('aarch64-linux-gnu-g++', [...(march ? [march] : []), '-static', '-std=c++17', '-O2', `-I${path.join(ROOT, 'native')}`, path.join(dir, 'probe.cc'), ...native, '-o', exe, '-lpthread']);
       const run = (simd: string) => execFileSync(qemu!, ['-cpu', 'max', exe], { env: { ...process.env, FASTEMBED_SIMD: simd }, encoding: 'utf8' }).split('\n');
       const [scalar, neon] = [run('scalar'), run('')];
@@ -345,6 +345,25 @@ describe('CompactVectorIndex', () => {
         expect(Array.from(two.scores)).toEqual(Array.from(one.scores));
       }
     }
+  });
+
+  test('concurrent searches share the helper threads, each with its own answer (more parts than CPUs too)', async () => {
+    const dim = 64;
+    const m = unitVectors(40_000, dim, seeded(9));
+    const bits = bitsIndex(m, dim);
+    const codes = int8Index(m, dim);
+    const queries = Array.from({ length: 12 }, (_, i) => m.slice(i * 97 * dim, (i * 97 + 1) * dim));
+    const runs = queries.flatMap((q) => [
+      [native.compactTopK(q, { ...bits, floats: m }, 10, 3000), native.compactTopKAsync(q, { ...bits, floats: m }, 10, 3000, 7)],
+      [native.compactTopK(q, codes, 10, 100), native.compactTopKAsync(q, codes, 10, 100, 3)],
+      [topKSync(q, m, 10, 'dot'), binding().topKAsync(q, m, 10, 'dot', 5)],
+    ] as const);
+    const got = await Promise.all(runs.map(([, pending]) => pending));
+    runs.forEach(([want], i) => {
+      expect(Array.from(got[i].indices)).toEqual(Array.from(want.indices));
+      expect(Array.from(got[i].scores)).toEqual(Array.from(want.scores));
+    });
+    expect(got[0].indices[0]).toBe(0); // a row finds itself
   });
 
   test('the async binding copies arrays that are not on a SharedArrayBuffer, so transferring them mid-search is safe', async () => {
