@@ -1,8 +1,7 @@
 // Threads kept for the vector searches' parallel passes (fp32 and compact top-k), started on first use and parked
 // between searches, instead of a thread made per search. Measured in a Node process: a thread made per search often
-// started 1–2.6 ms late and took the CPU of the thread that made it (the scheduler keeps a new thread where it was
-// made while it counts as cache-hot), so half of a 5 ms search ran late; a parked thread that is woken goes to an
-// idle CPU.
+// started 1–2.6 ms late and shared the CPU of the thread that made it for a while, so half of a 5 ms search ran late;
+// with parked threads that are woken instead, the same search took 6.4–7.1 ms in place of 8.4–9.6 (BENCHMARKS.md).
 #pragma once
 
 #include <cstddef>
