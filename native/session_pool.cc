@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <thread>
 
@@ -68,7 +69,10 @@ SessionPool::SessionPool(const std::string& model_path, const SessionPoolOptions
     if (!folder.empty() && !FileExists(cached)) {
       // Written into a private temp folder, then renamed whole: a concurrent starter never reads a half-written pair,
       // and a second writer's rename fails (the folder exists) instead of replacing a data file someone has mapped.
-      const std::string tmp = folder + ".tmp-" + std::to_string(getpid());
+      // Private to this pool, not only to the process: two pools of one model starting at once in one process (two
+      // services, replicas in a test) would otherwise remove each other's half-written folder.
+      static std::atomic<uint64_t> writers{0};
+      const std::string tmp = folder + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(writers++);
       RemoveFolder(tmp);
       const bool saving = mkdir(tmp.c_str(), 0755) == 0;
       // The saved data file holds the prepacked weights only if this session makes them.

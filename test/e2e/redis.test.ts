@@ -23,7 +23,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Pr
   }
 }
 
-describe.skipIf(!haveRedis)('Redis-backed L2 cache (skipped: redis-server not installed)', () => {
+describe.skipIf(!haveRedis)(`Redis-backed L2 cache${haveRedis ? '' : ' — skipped: redis-server not installed'}`, () => {
   let redis: RedisServer;
   let tinyDir: string;
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-redis-'));

@@ -249,6 +249,20 @@ describe('lifecycle', () => {
     await Promise.all([source.close(), saving.close(), pool.close()]);
   });
 
+  test('pools of one model started at once in one process each write their own temp folder: all load, one folder is kept', async () => {
+    const dir = makeTinyModelDir({ hidden: 32 });
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'fe-same-pid-'));
+    const cache = path.join(parent, 'tiny');
+    // Two services (or two replicas in a test) of one model in one process: same pid, same cache folder.
+    const models = await Promise.all(Array.from({ length: 8 }, () => native.createModel(path.join(dir, 'model.onnx'), { optimizedModelPath: cache })));
+    expect(fs.readdirSync(parent)).toEqual(['tiny']); // no temp folder left behind
+    expect(fs.readdirSync(cache).sort()).toEqual(['model.data', 'model.onnx']);
+    const { inputIds, mask, shape } = pad(SAMPLE_IDS);
+    const outs = await Promise.all(models.map((m) => m.run(inputIds, mask, null, shape)));
+    for (const out of outs) expect(Array.from(out)).toEqual(Array.from(outs[0]));
+    await Promise.all(models.map((m) => m.close()));
+  });
+
   test('an existing cache folder is never replaced: a second writer serves from its own session and leaves it as found', async () => {
     const dir = makeTinyModelDir({ hidden: 32 });
     const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fe-race-')), 'tiny');
